@@ -1,0 +1,88 @@
+/**
+ * Line mapping between a cell's TypeScript and the JavaScript tslab emits.
+ *
+ * tslab transpiles twice (ESNext, then CommonJS) and emits no source map, so
+ * a runtime error's line number points into generated code. Before
+ * transpiling, a comment marker `/*@cl:N*\/` is put in front of every
+ * statement (N = the statement's line in the cell). The emitter keeps a
+ * statement's leading comments, so in the generated code the last marker at
+ * or before an error's position names the cell line it came from. Markers
+ * shift only columns, never lines, so type-check diagnostics are mapped back
+ * by subtracting the markers inserted before them on their line.
+ */
+import * as ts from "@tslab/typescript-for-tslab";
+
+const MARKER = /\/\*@cl:(\d+)\*\//g;
+
+interface Insertion {
+  /** Zero-based line. */
+  line: number;
+  /** Zero-based column in the original source. */
+  column: number;
+  text: string;
+}
+
+/** A cell's source with statement markers, and how to map positions back. */
+export interface MarkedSource {
+  /** The source to hand to the converter. */
+  text: string;
+  /**
+   * The original zero-based column for a zero-based (line, column) of the
+   * marked text.
+   */
+  originalColumn(line: number, column: number): number;
+}
+
+/** Puts a line marker in front of every statement of `source`. */
+export function markStatements(source: string): MarkedSource {
+  const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const starts = new Set<number>();
+  const visit = (node: ts.Node): void => {
+    const statements = (node as { statements?: ts.NodeArray<ts.Statement> }).statements;
+    if (statements) for (const statement of statements) starts.add(statement.getStart(file));
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  const insertions: Insertion[] = [...starts]
+    .sort((a, b) => a - b)
+    .map((pos) => {
+      const { line, character } = file.getLineAndCharacterOfPosition(pos);
+      return { line, column: character, text: `/*@cl:${line + 1}*/` };
+    });
+  let text = "";
+  let from = 0;
+  for (const { line, column, text: marker } of insertions) {
+    const pos = file.getPositionOfLineAndCharacter(line, column);
+    text += source.slice(from, pos) + marker;
+    from = pos;
+  }
+  text += source.slice(from);
+  return {
+    text,
+    originalColumn(line, column) {
+      let shift = 0;
+      for (const insertion of insertions) {
+        if (insertion.line !== line) continue;
+        if (insertion.column + shift + insertion.text.length <= column) shift += insertion.text.length;
+      }
+      return column - shift;
+    },
+  };
+}
+
+/**
+ * Maps a one-based (line, column) of generated JavaScript to the one-based
+ * cell line of the statement it belongs to, or undefined before any marker.
+ */
+export function cellLineOf(generated: string, line: number, column: number): number | undefined {
+  const lines = generated.split("\n");
+  for (let l = Math.min(line, lines.length) - 1; l >= 0; l--) {
+    let found: number | undefined;
+    for (const match of lines[l].matchAll(MARKER)) {
+      if (l === line - 1 && match.index! >= column - 1) break;
+      found = Number(match[1]);
+    }
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

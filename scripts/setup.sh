@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Everything `npm start` and `npm test` need on a fresh Debian/Ubuntu machine with Node 20,
+# done only when missing: Debian packages, `npm ci`, the build, the project-local kernelspec.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: Jupyter Notebook + nbclient/nbconvert (run with /usr/bin/python3).
+debs=(jupyter-notebook python3-nbclient jupyter-nbconvert jupyter-client python3-nbformat)
+missing=()
+for pkg in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else
+    echo "convlab setup: missing Debian packages: ${missing[*]}. Run as root: apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "convlab setup: installing Debian packages: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies: `npm ci` when package-lock.json changed since the last install.
+stamp=node_modules/.convlab-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "convlab setup: npm ci"
+  npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi
+
+# Build: when a source or config is newer than the last build.
+mkdir -p .convlab
+built=.convlab/build.stamp
+if [ ! -f "$built" ] || [ -n "$(find packages/*/src packages/*/package.json packages/*/tsconfig*.json tsconfig.base.json -newer "$built" -print -quit)" ]; then
+  echo "convlab setup: building packages"
+  npx lerna run build --loglevel warn
+  touch "$built"
+fi
+
+# Kernelspec in the project-local JUPYTER_PATH (.convlab/jupyter).
+node packages/kernel/dist/cli.js install --jupyter-path .convlab/jupyter >/dev/null
