@@ -204,7 +204,7 @@ describe("KernelClient lifetime", () => {
     await kernel.execute('console.log("alive");');
     let error: unknown;
     try {
-      await kernel.execute("process.exit(3);");
+      await kernel.execute('console.log("bye");\nsetTimeout(() => process.exit(3), 300);\nawait new Promise((r) => setTimeout(r, 5000));');
     } catch (e) {
       error = e;
     }
@@ -213,6 +213,7 @@ describe("KernelClient lifetime", () => {
     expect(died.exitCode).toBe(3);
     expect(died.signal).toBeNull();
     expect(died.reason).toBe("the kernel died (exit code 3)");
+    expect(died.outputs).toEqual([{ output_type: "stream", name: "stdout", text: "bye\n" }]);
     expect(died.message).toBe(
       "KernelClient: the kernel died (exit code 3) while a request was running. Expected the kernel to stay up; look for process.exit() or a crash in the code it ran.",
     );
@@ -305,6 +306,25 @@ describe("KernelClient.start failures", () => {
       "KernelClient: the kernel exited with code 0 before it was ready without writing to stderr. " +
         "Check that the kernel starts by hand: node packages/kernel/dist/cli.js kernel <connection_file>.",
     );
+  });
+
+  it("retries on new ports when a port was taken, three attempts in all", async () => {
+    const attempts = path.join(dir, "attempts");
+    const error = await startError([
+      process.execPath,
+      "-e",
+      "const fs = require('fs'); fs.appendFileSync(process.argv[1], JSON.parse(fs.readFileSync(process.argv[2], 'utf8')).shell_port + '\\n');" +
+        " console.error('Address already in use'); process.exit(1);",
+      attempts,
+      "{connection_file}",
+    ]);
+    expect(error.message).toBe(
+      'KernelClient: the kernel exited with code 1 before it was ready; its stderr said: "Address already in use". ' +
+        "A port of the connection file was taken by another process; run again.",
+    );
+    expect(error.portTaken).toBe(true);
+    const ports = fs.readFileSync(attempts, "utf8").trim().split("\n");
+    expect(ports).toHaveLength(3);
   });
 
   it("names a command that does not exist", async () => {

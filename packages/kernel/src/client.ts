@@ -60,6 +60,14 @@ export interface ExecuteResult {
 /** The kernel process could not be started or did not become ready. */
 export class KernelStartError extends ConvlabError {
   override name = "KernelStartError";
+
+  constructor(
+    message: string,
+    /** The kernel could not bind a port of its connection file (start is retried on new ports). */
+    readonly portTaken = false,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -318,7 +326,7 @@ export function stripAnsi(text: string): string {
  */
 function quoteTail(lines: string[]): string {
   const clean = lines.map((line) => stripAnsi(line).trim()).filter((line) => line !== "");
-  const key = clean.find((line) => /(^|\b)(\w*Error\b|Cannot find module|EADDRINUSE)/.test(line));
+  const key = clean.find((line) => /(^|\b)(\w*Error\b|Cannot find module|EADDRINUSE|Address already in use)/.test(line));
   const text = key ?? clean.slice(-3).join(" | ");
   return JSON.stringify(text.length > 400 ? `…${text.slice(-400)}` : text);
 }
@@ -335,7 +343,7 @@ function startHint(stderr: string[]): string {
     if (/dist[\\/]/.test(name)) return "The kernel is not built: run `npm run build -w @convlab/kernel`.";
     return `The module ${JSON.stringify(name)} is missing: run \`npm install\` at the project root.`;
   }
-  if (/EADDRINUSE/.test(text)) return "A port of the connection file was taken by another process; run again.";
+  if (/EADDRINUSE|Address already in use/i.test(text)) return "A port of the connection file was taken by another process; run again.";
   return "Check that the kernel starts by hand: node packages/kernel/dist/cli.js kernel <connection_file>.";
 }
 
@@ -414,6 +422,18 @@ export class KernelClient {
    *   within `startupTimeoutMs`. Nothing is left running in that case.
    */
   static async start(options: KernelClientOptions): Promise<KernelClient> {
+    // A probed port can be taken by another process before the kernel binds
+    // it; that start fails fast with EADDRINUSE and is retried on new ports.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await KernelClient.startOnce(options);
+      } catch (error) {
+        if (!(error instanceof KernelStartError && error.portTaken && attempt < 3)) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(options: KernelClientOptions): Promise<KernelClient> {
     const cwd = path.resolve(options.cwd);
     if (!fs.existsSync(cwd) || !fs.statSync(cwd).isDirectory()) {
       throw new KernelStartError(`KernelClient: the working folder ${cwd} does not exist. Expected an existing folder as cwd.`);
@@ -426,8 +446,8 @@ export class KernelClient {
         );
       }
     }
-    const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "convlab-kernel-"));
     const [shellPort, iopubPort, stdinPort, controlPort, hbPort] = await freePorts(5);
+    const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "convlab-kernel-"));
     const connection: ConnectionInfo = {
       transport: "tcp",
       ip: "127.0.0.1",
@@ -494,6 +514,7 @@ export class KernelClient {
    *
    * @throws KernelDiedError when the kernel process exits before the request finishes.
    * @throws TimeoutError after `timeoutMs`; the request keeps running, see {@link TimeoutError.finished}.
+   * @throws ConvlabError when called after {@link shutdown} or {@link kill}.
    */
   execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
     const request = newMessage(
@@ -737,7 +758,9 @@ export class KernelClient {
         if (msg.header.msg_type === "status" && requests.has(msg.parent_header?.msg_id ?? "")) iopubReady = true;
       };
       this.iopubWatchers.add(watcher);
+      let settled = false;
       const done = (error?: Error) => {
+        settled = true;
         if (timer) clearTimeout(timer);
         this.iopubWatchers.delete(watcher);
         for (const id of requests) this.shellWaiters.delete(id);
@@ -745,6 +768,7 @@ export class KernelClient {
         else resolve();
       };
       const tick = () => {
+        if (settled) return;
         if (this.exitInfo) return done(this.exitedBeforeReady());
         if (info && iopubReady) {
           this.kernelInfo = info.content;
@@ -787,7 +811,8 @@ export class KernelClient {
     const output = stderr.length > 0 ? stderr : this.stdout.tail(10);
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     const quoted = output.length > 0 ? `; its stderr said: ${quoteTail(output)}` : " without writing to stderr";
-    return new KernelStartError(`KernelClient: the kernel ${how} before it was ready${quoted}. ${startHint(output)}`);
+    const portTaken = /EADDRINUSE|Address already in use/i.test(output.join("\n"));
+    return new KernelStartError(`KernelClient: the kernel ${how} before it was ready${quoted}. ${startHint(output)}`, portTaken);
   }
 
   private notReady(timeoutMs: number, gotInfo: boolean): KernelStartError {

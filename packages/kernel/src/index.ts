@@ -14,3 +14,5 @@ export type { MimeBundle, Renderer, DisplayHandle } from "./display";
 export type { ConvlabPlugin, PluginContext } from "./plugins";
 export { param, paramEnvName } from "./params";
 export { ConvlabError } from "./errors";
+export { runNotebook } from "./runner";
+export type { RunOptions, RunResult } from "./runner";

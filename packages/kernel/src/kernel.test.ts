@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { defaultCliPath, KernelClient } from "./client";
 import type { NbOutput } from "./notebook_file";
+import { alive, waitFor } from "./testing/notebook_fixtures";
 import { GREETING_RENDERER, npmInstall, npmPack, writePluginPackage } from "./testing/plugin_fixtures";
 import type { Message } from "./wire";
 
@@ -29,23 +30,6 @@ function result(outputs: NbOutput[]): Record<string, unknown> | undefined {
   return data;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return check();
-}
 
 describe("kernel protocol", () => {
   let kernel: KernelClient;
@@ -167,20 +151,31 @@ describe("kernel lifetime", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "convlab-orphan-"));
     const ports = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
     const connection = path.join(dir, "connection.json");
+    const log = path.join(dir, "kernel.log");
     fs.writeFileSync(
       connection,
       JSON.stringify({ transport: "tcp", ip: "127.0.0.1", key: "k", signature_scheme: "hmac-sha256", shell_port: ports[0], iopub_port: ports[1], stdin_port: ports[2], control_port: ports[3], hb_port: ports[4] }),
     );
-    // A parent that starts the kernel, prints its pid and waits forever.
-    const parent = spawn(
-      process.execPath,
-      ["-e", `const k = require("child_process").spawn(process.execPath, [${JSON.stringify(defaultCliPath())}, "kernel", ${JSON.stringify(connection)}], { stdio: "ignore" }); console.log(k.pid); setInterval(() => {}, 1000);`],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    const kernelPid = await new Promise<number>((resolve) => parent.stdout!.once("data", (d) => resolve(Number(String(d).trim()))));
-    expect(await waitFor(() => alive(kernelPid), 5000)).toBe(true);
-    parent.kill("SIGKILL");
-    expect(await waitFor(() => !alive(kernelPid), 10_000)).toBe(true);
+    // A parent that starts the kernel (stderr to a log), prints its pid and waits forever.
+    const script = `const fs = require("fs"); const err = fs.openSync(${JSON.stringify(log)}, "w");
+const k = require("child_process").spawn(process.execPath, [${JSON.stringify(defaultCliPath())}, "kernel", ${JSON.stringify(connection)}], { stdio: ["ignore", "ignore", err] });
+console.log(k.pid); setInterval(() => {}, 1000);`;
+    const env = { ...process.env };
+    delete env.JPY_PARENT_PID;
+    const parent = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"], env });
+    let kernelPid = 0;
+    try {
+      kernelPid = await new Promise<number>((resolve) => parent.stdout!.once("data", (d) => resolve(Number(String(d).trim()))));
+      // give it time to start properly: the kernel must be up before its parent goes
+      await new Promise((r) => setTimeout(r, 1500));
+      expect({ alive: alive(kernelPid), log: fs.readFileSync(log, "utf8") }).toEqual({ alive: true, log: "" });
+      parent.kill("SIGKILL");
+      expect(await waitFor(() => !alive(kernelPid), 10_000)).toBe(true);
+      expect(fs.readFileSync(log, "utf8")).toContain("the process that started this kernel is gone; exiting");
+    } finally {
+      parent.kill("SIGKILL");
+      if (kernelPid && alive(kernelPid)) process.kill(kernelPid, "SIGKILL");
+    }
   });
 });
 

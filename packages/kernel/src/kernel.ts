@@ -12,6 +12,7 @@ import { fail } from "./errors";
 import { watchParent } from "./parent";
 import { isMimeBundle, MimeBundle, normalizeBundle, plainText, setSession } from "./display";
 import { CellError, Executor } from "./executor";
+import { cellScope } from "./interrupt";
 import { activatePlugins, describeFailure, PluginStatus, RendererRegistry } from "./plugins";
 import { ConnectionInfo, decode, Message, newMessage, OrderedSender, PROTOCOL_VERSION } from "./wire";
 
@@ -52,6 +53,7 @@ export class Kernel {
   private readonly aborted = new WeakSet<Message>();
   private current: Message | undefined;
   private closing = false;
+  private exiting = false;
 
   constructor(
     private readonly info: ConnectionInfo,
@@ -76,6 +78,7 @@ export class Kernel {
     this.plugins = await activatePlugins(this.cwd, this.renderers);
     for (const status of this.plugins) if (!status.ok) this.log(describeFailure(status));
     this.captureOutput();
+    this.flushBeforeExit();
     process.on("SIGINT", () => this.executor.interrupt());
     process.on("uncaughtException", (error) => this.stray(error));
     process.on("unhandledRejection", (reason) => this.stray(reason));
@@ -277,17 +280,37 @@ export class Kernel {
     };
   }
 
+  /**
+   * A cell that calls `process.exit()` still delivers what it printed: the
+   * exit waits (up to 2 s) for the queued output, and the cell stops at the call.
+   */
+  private flushBeforeExit(): void {
+    const exit = process.exit.bind(process);
+    process.exit = ((code?: number) => {
+      if (!cellScope.getStore()) exit(code);
+      this.exiting = true; // nothing after this call is sent: the client sees the kernel end here
+      const timer = setTimeout(() => exit(code), 2000);
+      void this.out.flushed().then(() => {
+        clearTimeout(timer);
+        exit(code);
+      });
+      throw new Error(`process.exit(${code ?? ""}) was called: the kernel is exiting`);
+    }) as typeof process.exit;
+  }
+
   private stream(name: "stdout" | "stderr", text: string, parent: Message | undefined): void {
     if (parent) this.publish("stream", { name, text }, parent);
   }
 
   private publish(type: string, content: object, parent?: Message): void {
+    if (this.exiting) return;
     const msg = newMessage(type, content, parent);
     msg.identities = [Buffer.from(`kernel.${type}`)];
     this.out.send(msg);
   }
 
   private reply(socket: zmq.Router, parent: Message, type: string, content: object): void {
+    if (this.exiting) return;
     this.replies.get(socket)!.send(newMessage(type, content, parent));
   }
 

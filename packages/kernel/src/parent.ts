@@ -5,6 +5,8 @@
  */
 /** The process that started this one, read as early as possible (Jupyter passes JPY_PARENT_PID). */
 const STARTED_BY = Number(process.env.JPY_PARENT_PID) || process.ppid;
+/** The real stderr: the kernel later routes process.stderr to the notebook. */
+const writeLog = process.stderr.write.bind(process.stderr);
 
 /** Exits when `parent` is gone: a kernel never outlives the notebook server or runner that started it. */
 export function watchParent(parent = STARTED_BY): void {
@@ -27,7 +29,7 @@ export function watchParent(parent = STARTED_BY): void {
 }
 
 function gone(): never {
-  process.stderr.write("[convlab kernel] the process that started this kernel is gone; exiting\n");
+  writeLog("[convlab kernel] the process that started this kernel is gone; exiting\n");
   process.exit(0);
 }
 

@@ -313,6 +313,8 @@ describe("convlab run through the kernel", () => {
     });
     const written = readJson(output);
     expect(written.cells[0].outputs).toEqual([{ output_type: "stream", name: "stdout", text: ["alive\n"] }]);
+    // what the cell printed before process.exit() is delivered
+    expect(written.cells[1].outputs[0]).toEqual({ output_type: "stream", name: "stdout", text: ["exiting\n"] });
     expect(written.cells[1].outputs).toContainEqual({
       output_type: "error",
       ename: "DeadKernelError",

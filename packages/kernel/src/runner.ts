@@ -205,7 +205,12 @@ export interface RunOptions {
   timeoutSeconds?: number;
   /** Receives one progress line per cell (without newline). Default: silent. */
   log?: (line: string) => void;
-  /** Aborting it stops the run: the partial notebook is written and the kernel shut down. */
+  /**
+   * Aborting it stops the run: the running cell is interrupted (2 s to
+   * unwind), the partial notebook is written and the kernel shut down. A
+   * string reason (runMain passes the signal name, e.g. "SIGINT") is quoted
+   * in the message.
+   */
   signal?: AbortSignal;
   /** Kernel command (see {@link KernelClientOptions.argv}); default: this package's `dist/cli.js kernel`. */
   kernelArgv?: string[];
@@ -394,7 +399,7 @@ export async function runNotebook(notebook: string, options: RunOptions = {}): P
     }
   };
   const written = () => `Executed notebook written to ${output}.`;
-  const interruptedBy = () => String(options.signal?.reason ?? "SIGINT");
+  const interruptedBy = () => (typeof options.signal?.reason === "string" ? options.signal.reason : "aborted");
 
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(options.params ?? {})) env[paramEnvName(key)] = value;

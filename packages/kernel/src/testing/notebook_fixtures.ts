@@ -102,14 +102,23 @@ export function nbformatCheck(file: string): string {
   }
 }
 
-/** True while a process with this id exists. */
+/**
+ * True while a process with this id exists and is not a zombie. (A killed
+ * kernel whose parent already exited is re-parented to PID 1, which in some
+ * containers never reaps it: it stays a zombie, dead but still signalable.)
+ */
 export function alive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return !fs.existsSync("/proc/self/stat");
   }
 }
 
