@@ -159,7 +159,7 @@ describe("kernel lifetime", () => {
     // A parent that starts the kernel (stderr to a log), prints its pid and waits forever.
     const script = `const fs = require("fs"); const err = fs.openSync(${JSON.stringify(log)}, "w");
 const k = require("child_process").spawn(process.execPath, [${JSON.stringify(defaultCliPath())}, "kernel", ${JSON.stringify(connection)}], { stdio: ["ignore", "ignore", err] });
-console.log(k.pid); setInterval(() => {}, 1000);`;
+process.stdout.write(k.pid + "\\n"); setInterval(() => {}, 1000);`;
     const env = { ...process.env };
     delete env.JPY_PARENT_PID;
     const parent = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"], env });

@@ -28,6 +28,8 @@ export async function startKernel(args: string[]): Promise<void> {
     throw fail(`convlab kernel: cannot read connection file ${file}: ${(error as Error).message}. Expected the JSON file Jupyter writes for a kernel.`);
   }
   watchParent();
+  // Outputs are stored in notebooks: no ANSI colours from console.log, whatever launched us.
+  delete process.env.FORCE_COLOR;
   const kernel = new Kernel(info, process.cwd());
   await kernel.start();
 }
