@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: Jupyter Notebook + nbclient/nbconvert (run with /usr/bin/python3).
-debs=(jupyter-notebook python3-nbclient jupyter-nbconvert jupyter-client python3-nbformat)
+# Debian packages: Jupyter Notebook + nbclient/nbconvert (run with /usr/bin/python3);
+# g++ and oneDNN for the engine's native kernels.
+debs=(jupyter-notebook python3-nbclient jupyter-nbconvert jupyter-client python3-nbformat g++ make libdnnl-dev)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -27,6 +28,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "convlab setup: npm ci"
   npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
+fi
+
+# Native kernels: npm ci builds them; rebuild when their sources changed since.
+addon=packages/engine/build/Release/convlab_native.node
+if [ ! -f "$addon" ] || [ -n "$(find packages/engine/native packages/engine/binding.gyp -newer "$addon" -print -quit)" ]; then
+  node packages/engine/scripts/build-native.js
 fi
 
 # Build: when a source or config is newer than the last build.

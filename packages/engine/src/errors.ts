@@ -1,0 +1,69 @@
+/**
+ * The shared validators of the topic packages: one error form, unit first,
+ * one line: what was expected, what was received, what to do.
+ *
+ * `engine: invalid CONVLAB_BACKEND. Expected one of … Received: CONVLAB_BACKEND="gpu".`
+ */
+
+/** An error meant for a person; its message is one line. */
+export class ConvlabError extends Error {
+  override name = "ConvlabError";
+}
+
+/** A {@link ConvlabError} with `message`; callers `throw fail(...)`. */
+export function fail(message: string): ConvlabError {
+  return new ConvlabError(message);
+}
+
+/**
+ * A value as error messages print it: strings quoted, tensors as
+ * `Tensor<float32>[2,3]`, typed arrays as `Float32Array(12)`, others as JSON.
+ */
+export function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value === undefined) return "undefined";
+  if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
+  const maybeTensor = value as { shape?: unknown; dtype?: unknown; rankType?: unknown };
+  if (Array.isArray(maybeTensor.shape) && typeof maybeTensor.dtype === "string") {
+    return `Tensor<${maybeTensor.dtype}>[${(maybeTensor.shape as number[]).join(",")}]`;
+  }
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as ArrayLike<unknown>).length})`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Throws the house error when `value` is not one of `allowed`, suggesting the
+ * closest allowed value: "Did you mean `rotationRange`?".
+ */
+export function expectOneOf<T extends string>(unit: string, what: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  const hint = typeof value === "string" ? closest(value, allowed) : undefined;
+  throw fail(`${unit}: invalid ${what}. Expected one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}. Received: ${what}=${show(value)}.${hint ? ` Did you mean \`${hint}\`?` : ""}`);
+}
+
+/** The allowed value nearest to `value` by edit distance, when near enough to be a typo. */
+export function closest(value: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of allowed) {
+    const d = editDistance(value.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return bestDistance <= Math.max(2, Math.floor(value.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

@@ -1,0 +1,244 @@
+/**
+ * The `native` TensorFlow.js backend: tfjs's `cpu` backend (tensors are plain
+ * typed arrays) whose heavy kernels run in convlab's oneDNN addon, reading
+ * the arrays in place. Every kernel the addon does not cover, and every case
+ * it does not take (NCHW, other dtypes, other fused activations), is the cpu
+ * backend's own.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import type { NativeAddon } from "./native_addon";
+
+type TensorInfo = tf.TensorInfo;
+type KernelArgs = { inputs: Record<string, TensorInfo>; backend: NativeBackend; attrs?: Record<string, any> };
+type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
+
+/** Name under which the backend is registered with tfjs. */
+export const NATIVE_BACKEND = "native";
+
+const ACTIVATIONS: Record<string, 0 | 1 | undefined> = { linear: 0, relu: 1 };
+
+/** tfjs's cpu backend with the addon at hand. */
+export class NativeBackend extends MathBackendCPU {
+  constructor(readonly addon: NativeAddon) {
+    super();
+    // The cpu backend greets Node users with advice to install tfjs-node; this backend is the answer.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  /** The float32 values of a tensor, in place; undefined for other dtypes. */
+  f32(t: TensorInfo): Float32Array | undefined {
+    if (t.dtype !== "float32") return undefined;
+    const values = this.data.get(t.dataId).values;
+    return values instanceof Float32Array ? values : undefined;
+  }
+
+  output(shape: number[], values: Float32Array): TensorInfo {
+    return this.makeTensorInfo(shape, "float32", values);
+  }
+}
+
+const pads = (p: { top: number; left: number; bottom: number; right: number }): number[] => [p.top, p.left, p.bottom, p.right];
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Registers the backend and its kernels (idempotent). `priority` decides
+ * where tfjs ranks it when no backend is set explicitly.
+ */
+export function registerNativeBackend(addon: NativeAddon, priority: number): void {
+  if (tf.findBackendFactory(NATIVE_BACKEND)) return;
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(addon), priority);
+  const cpuKernels = new Map(tf.getKernelsForBackend("cpu").map((k) => [k.kernelName, k]));
+  const native = nativeKernels();
+  for (const [name, config] of cpuKernels) {
+    const fallback = config.kernelFunc as unknown as KernelFunc;
+    const fast = native[name];
+    tf.registerKernel({
+      kernelName: name,
+      backendName: NATIVE_BACKEND,
+      setupFunc: config.setupFunc,
+      disposeFunc: config.disposeFunc,
+      kernelFunc: (fast ? (args: KernelArgs) => fast(args) ?? fallback(args) : fallback) as unknown as tf.KernelFunc,
+    });
+  }
+}
+
+/** Native kernels: each returns undefined when it does not take the case, and the cpu kernel runs. */
+function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | undefined> {
+  const conv = (args: KernelArgs, fused: boolean): TensorInfo | undefined => {
+    const { inputs, backend, attrs = {} } = args;
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const activation = fused ? ACTIVATIONS[attrs.activation ?? "linear"] : 0;
+    if (activation === undefined || preluActivationWeights) return undefined;
+    if (attrs.dataFormat === "NCHW") return undefined;
+    const xv = backend.f32(x);
+    const wv = backend.f32(filter);
+    const bv = bias ? backend.f32(bias) : null;
+    if (!xv || !wv || bv === undefined) return undefined;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      "channelsLast",
+    );
+    if (bv && bv.length !== info.outChannels) return undefined;
+    const out = new Float32Array(size(info.outShape));
+    backend.addon.conv2d(xv, x.shape, wv, filter.shape, out, info.outShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [info.dilationHeight, info.dilationWidth], bv, activation);
+    return backend.output(info.outShape, out);
+  };
+
+  const pool = (args: KernelArgs, kind: "max" | "avg"): TensorInfo | undefined => {
+    const { inputs, backend, attrs = {} } = args;
+    const xv = backend.f32(inputs.x);
+    if (!xv) return undefined;
+    const info = tf.backend_util.computePool2DInfo(inputs.x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+    const out = new Float32Array(size(info.outShape));
+    const window = [info.filterHeight, info.filterWidth];
+    const strides = [info.strideHeight, info.strideWidth];
+    (kind === "max" ? backend.addon.maxPool : backend.addon.avgPool).call(backend.addon, xv, inputs.x.shape, out, info.outShape, window, strides, pads(info.padInfo));
+    return backend.output(info.outShape, out);
+  };
+
+  const matmul = (args: KernelArgs, fused: boolean): TensorInfo | undefined => {
+    const { inputs, backend, attrs = {} } = args;
+    const { a, b, bias, preluActivationWeights } = inputs;
+    const activation = fused ? ACTIVATIONS[attrs.activation ?? "linear"] : 0;
+    if (activation === undefined || preluActivationWeights) return undefined;
+    const av = backend.f32(a);
+    const bvals = backend.f32(b);
+    const biasv = bias ? backend.f32(bias) : null;
+    if (!av || !bvals || biasv === undefined) return undefined;
+    const { transposeA = false, transposeB = false } = attrs;
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (k !== kb) return undefined; // the cpu kernel reports the mismatch in tfjs's words
+    const batchShapeA = a.shape.slice(0, -2);
+    const batchShapeB = b.shape.slice(0, -2);
+    const batchA = size(batchShapeA);
+    const batchB = size(batchShapeB);
+    // Only simple broadcasting (equal batch shapes, or one side without batch); the rest is cpu's.
+    let batchShape: number[];
+    if (batchA === batchB && batchShapeA.join() === batchShapeB.join()) batchShape = batchShapeA;
+    else if (batchA === 1) batchShape = batchShapeB;
+    else if (batchB === 1) batchShape = batchShapeA;
+    else return undefined;
+    if (biasv && biasv.length !== n) return undefined;
+    const outShape = [...batchShape, m, n];
+    const out = new Float32Array(size(outShape));
+    backend.addon.matmul(av, bvals, out, batchA, batchB, m, n, k, transposeA, transposeB, biasv, activation);
+    return backend.output(outShape, out);
+  };
+
+  /**
+   * Elementwise float32 ops in the shapes training produces: equal shapes, a
+   * scalar, or one side equal to the other's trailing dimensions (a bias).
+   * tfjs's cpu kernels walk generic broadcast indices, 20-50x slower.
+   */
+  /**
+   * Elementwise float32 ops in the shapes training produces (equal shapes, a scalar, or
+   * one side equal to the other's trailing dimensions: a bias), in the addon: tfjs's cpu
+   * kernels walk generic broadcast indices in JavaScript, 20-50x slower.
+   */
+  const binary = (op: 0 | 1 | 2 | 3) => ({ inputs, backend }: KernelArgs): TensorInfo | undefined => {
+    const { a, b } = inputs;
+    const av = backend.f32(a);
+    const bv = backend.f32(b);
+    if (!av || !bv) return undefined;
+    const swapped = av.length < bv.length;
+    const [big, small] = swapped ? [b, a] : [a, b];
+    const trailing = small.shape.length <= big.shape.length && small.shape.every((d, i) => d === big.shape[big.shape.length - small.shape.length + i]);
+    if (!trailing && size(small.shape) !== 1) return undefined;
+    const out = new Float32Array(size(big.shape));
+    backend.addon.binary(op, swapped ? bv : av, swapped ? av : bv, out, swapped);
+    return backend.output(big.shape, out);
+  };
+  const unary = (op: 0 | 1) => ({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo | undefined => {
+    const xv = backend.f32(inputs.x);
+    if (!xv) return undefined;
+    const out = new Float32Array(xv.length);
+    backend.addon.unary(op, xv, out, attrs.alpha ?? 0);
+    return backend.output(inputs.x.shape, out);
+  };
+
+  return {
+    Add: binary(0),
+    Sub: binary(1),
+    Multiply: binary(2),
+    RealDiv: binary(3),
+    Relu: unary(0),
+    Step: unary(1),
+    Sum: ({ inputs, backend, attrs = {} }) => {
+      // Column sums (a bias gradient: every axis but the last) and total sums.
+      const { x } = inputs;
+      const xv = backend.f32(x);
+      if (!xv || x.shape.length === 0) return undefined;
+      const rank = x.shape.length;
+      const given: Array<number | null> = Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis ?? null];
+      const axes = given.map((a) => (a == null ? null : a < 0 ? a + rank : a));
+      const all = axes[0] === null || axes.length === rank;
+      const leading = axes.length === rank - 1 && axes.every((a, i) => a === i);
+      if (!all && !leading) return undefined;
+      const cols = all ? 1 : x.shape[rank - 1];
+      if (xv.length === 0 || cols === 0) return undefined;
+      const out = new Float32Array(cols);
+      backend.addon.sumColumns(xv, out);
+      const shape = attrs.keepDims ? x.shape.map((d, i) => (all || i < rank - 1 ? 1 : d)) : all ? [] : [cols];
+      return backend.output(shape, out);
+    },
+    Conv2D: (args) => conv(args, false),
+    FusedConv2D: (args) => conv(args, true),
+    Conv2DBackpropInput: ({ inputs, backend, attrs = {} }) => {
+      const { dy, filter } = inputs;
+      if (attrs.dataFormat === "NCHW") return undefined;
+      const dyv = backend.f32(dy);
+      const wv = backend.f32(filter);
+      if (!dyv || !wv) return undefined;
+      const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
+      const dx = new Float32Array(size(info.inShape));
+      backend.addon.conv2dBackwardData(dyv, dy.shape, wv, filter.shape, dx, info.inShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [1, 1]);
+      return backend.output(info.inShape, dx);
+    },
+    Conv2DBackpropFilter: ({ inputs, backend, attrs = {} }) => {
+      const { x, dy } = inputs;
+      if (attrs.dataFormat === "NCHW") return undefined;
+      const xv = backend.f32(x);
+      const dyv = backend.f32(dy);
+      if (!xv || !dyv) return undefined;
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
+      const dw = new Float32Array(size(info.filterShape));
+      backend.addon.conv2dBackwardWeights(xv, x.shape, dyv, dy.shape, dw, info.filterShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [1, 1]);
+      return backend.output(info.filterShape, dw);
+    },
+    MaxPool: (args) => pool(args, "max"),
+    AvgPool: (args) => pool(args, "avg"),
+    MaxPoolGrad: ({ inputs, backend, attrs = {} }) => {
+      const { dy, input } = inputs;
+      const dyv = backend.f32(dy);
+      const xv = backend.f32(input);
+      if (!dyv || !xv) return undefined;
+      const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+      const dx = new Float32Array(size(input.shape));
+      backend.addon.maxPoolBackward(dyv, dy.shape, xv, input.shape, dx, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads(info.padInfo));
+      return backend.output(input.shape, dx);
+    },
+    AvgPoolGrad: ({ inputs, backend, attrs = {} }) => {
+      const { dy, input } = inputs;
+      const dyv = backend.f32(dy);
+      if (!dyv) return undefined;
+      const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad);
+      const dx = new Float32Array(size(input.shape));
+      backend.addon.avgPoolBackward(dyv, dy.shape, dx, input.shape, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads(info.padInfo));
+      return backend.output(input.shape, dx);
+    },
+    BatchMatMul: (args) => matmul(args, false),
+    _FusedMatMul: (args) => matmul(args, true),
+  };
+}
