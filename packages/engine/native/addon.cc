@@ -684,11 +684,11 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// unary(op, x, out, alpha): relu (0) or step (1).
+// unary(op, x, out, alpha): relu (0), step (1), sqrt (2), square (3).
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   Args args(info, "unary");
   args.expect_count(4, "op, x, out, alpha");
-  int op = code_arg(args, info, 0, "op", 1);
+  int op = code_arg(args, info, 0, "op", 3);
   F32 x = args.f32(1, "x");
   F32 out = args.f32(2, "out");
   if (!info[3].IsNumber()) args.invalid("alpha", "a number", describe(info[3]));

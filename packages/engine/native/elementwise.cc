@@ -3,6 +3,7 @@
 // vectorises, split over threads only when the tensor is large enough to pay for it.
 #include <omp.h>
 
+#include <cmath>
 #include <vector>
 
 #include "kernels.h"
@@ -66,6 +67,14 @@ void unary(UnaryOp op, const float* x, float* out, int64_t n, float alpha) {
     case UnaryOp::Step:
 #pragma omp parallel for schedule(static) num_threads(threads)
       for (int64_t i = 0; i < n; ++i) out[i] = x[i] != x[i] ? x[i] : (x[i] > 0 ? 1.0f : alpha);
+      return;
+    case UnaryOp::Sqrt:
+#pragma omp parallel for schedule(static) num_threads(threads)
+      for (int64_t i = 0; i < n; ++i) out[i] = std::sqrt(x[i]);
+      return;
+    case UnaryOp::Square:
+#pragma omp parallel for schedule(static) num_threads(threads)
+      for (int64_t i = 0; i < n; ++i) out[i] = x[i] * x[i];
       return;
   }
 }

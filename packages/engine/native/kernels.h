@@ -67,11 +67,11 @@ void* scratch_buffer(int slot, size_t bytes);
 
 // --- elementwise (elementwise.cc) ---
 enum class BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3 };
-enum class UnaryOp { Relu = 0, Step = 1 };
+enum class UnaryOp { Relu = 0, Step = 1, Sqrt = 2, Square = 3 };
 /** out[i] = op(big[i], small[i % m]) (operands swapped when `swapped`); m divides n. */
 void binary(BinaryOp op, const float* big, const float* small, float* out, int64_t n, int64_t m,
             bool swapped);
-/** relu, or step (x > 0 ? 1 : alpha); NaN passes through. */
+/** relu, step (x > 0 ? 1 : alpha), sqrt or square; NaN passes through. */
 void unary(UnaryOp op, const float* x, float* out, int64_t n, float alpha);
 /** out[j] = sum over rows of x[r * cols + j], accumulated in double. */
 void sum_columns(const float* x, float* out, int64_t rows, int64_t cols);

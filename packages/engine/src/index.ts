@@ -46,3 +46,5 @@ export function ready(options: { quiet?: boolean } = {}): Promise<BackendChoice>
   });
   return choice;
 }
+export { setupWasm } from "./wasm";
+export type { WasmSetup, WasmSetupOptions } from "./wasm";

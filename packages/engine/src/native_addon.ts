@@ -198,10 +198,10 @@ export interface NativeAddon {
   binary(op: 0 | 1 | 2 | 3, big: Float32Array, small: Float32Array, out: Float32Array, swapped: boolean): void;
 
   /**
-   * tfjs's Relu (op 0) or Step (op 1: `x > 0 ? 1 : alpha`); NaN passes through.
+   * tfjs's Relu (op 0), Step (op 1: `x > 0 ? 1 : alpha`), Sqrt (2) or Square (3); NaN passes through.
    * @throws Error on an unknown op or mismatched lengths.
    */
-  unary(op: 0 | 1, x: Float32Array, out: Float32Array, alpha: number): void;
+  unary(op: 0 | 1 | 2 | 3, x: Float32Array, out: Float32Array, alpha: number): void;
 
   /**
    * Column sums: `out[j] = Σ_r x[r * out.length + j]`, accumulated in double. A bias

@@ -122,7 +122,7 @@ describeNative("native backend", () => {
       const s = tf.scalar(2.5);
       return [
         x.add(same), x.sub(bias), bias.sub(x), x.mul(rows), s.div(x.abs().add(1)), x.div(bias),
-        tf.relu(x), tf.step(x, 0.3), x.sum([0, 1, 2]), x.sum([0, 1, 2], true), x.sum(), x.sum(-1),
+        tf.relu(x), tf.step(x, 0.3), tf.sqrt(x.abs()), tf.square(x), x.sum([0, 1, 2]), x.sum([0, 1, 2], true), x.sum(), x.sum(-1),
       ];
     });
   });

@@ -18,12 +18,77 @@ export const NATIVE_BACKEND = "native";
 
 const ACTIVATIONS: Record<string, 0 | 1 | undefined> = { linear: 0, relu: 1 };
 
+/**
+ * Output buffers of disposed tensors, reused by later kernels of the same size: a
+ * training step allocates the same large activations every batch, and fresh memory
+ * costs a page fault per 4 KiB (a third of the lesson-1 step before this pool).
+ *
+ * Only buffers this backend allocated are pooled, and never one that left it: a
+ * buffer read by `data()`/`dataSync()` (tfjs hands out the array itself), or shared
+ * with another tensor (a `slice` view), is simply left to the garbage collector.
+ */
+class BufferPool {
+  private readonly free = new Map<number, Float32Array[]>();
+  private readonly owned = new WeakSet<ArrayBuffer>();
+  private readonly exposed = new WeakSet<ArrayBuffer>();
+  private readonly pooled = new WeakSet<ArrayBuffer>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number, private readonly perSize: number) {}
+
+  take(n: number): Float32Array {
+    const reused = this.free.get(n)?.pop();
+    if (reused) {
+      this.bytes -= n * 4;
+      this.pooled.delete(reused.buffer as ArrayBuffer);
+      return reused;
+    }
+    // No zero-filling: every native kernel writes all of its output.
+    const out = n === 0 ? new Float32Array(0) : new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+    this.owned.add(out.buffer as ArrayBuffer);
+    return out;
+  }
+
+  /** The buffer may be seen outside: never reuse it. */
+  expose(values: unknown): void {
+    if (values instanceof Float32Array) this.exposed.add(values.buffer as ArrayBuffer);
+  }
+
+  give(values: unknown): void {
+    if (!(values instanceof Float32Array)) return;
+    const buffer = values.buffer as ArrayBuffer;
+    if (!this.owned.has(buffer) || this.exposed.has(buffer) || this.pooled.has(buffer) || values.byteLength !== buffer.byteLength) return;
+    const list = this.free.get(values.length) ?? [];
+    if (list.length >= this.perSize || this.bytes + values.byteLength > this.maxBytes) return;
+    list.push(values);
+    this.free.set(values.length, list);
+    this.pooled.add(buffer);
+    this.bytes += values.byteLength;
+  }
+}
+
 /** tfjs's cpu backend with the addon at hand. */
 export class NativeBackend extends MathBackendCPU {
+  readonly pool = new BufferPool(512 << 20, 8);
+
   constructor(readonly addon: NativeAddon) {
     super();
     // The cpu backend greets Node users with advice to install tfjs-node; this backend is the answer.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  override readSync(dataId: object): tf.backend_util.BackendValues {
+    const values = super.readSync(dataId);
+    this.pool.expose(values);
+    return values;
+  }
+
+  override disposeData(dataId: object, force = false): boolean {
+    const entry = this.data.get(dataId);
+    const values = entry?.values;
+    const removed = super.disposeData(dataId, force);
+    if (removed && entry && !this.data.has(dataId)) this.pool.give(values);
+    return removed;
   }
 
   /** The float32 values of a tensor, in place; undefined for other dtypes. */
@@ -58,8 +123,31 @@ export function registerNativeBackend(addon: NativeAddon, priority: number): voi
       backendName: NATIVE_BACKEND,
       setupFunc: config.setupFunc,
       disposeFunc: config.disposeFunc,
-      kernelFunc: (fast ? (args: KernelArgs) => fast(args) ?? fallback(args) : fallback) as unknown as tf.KernelFunc,
+      kernelFunc: ((args: KernelArgs) => {
+        const quick = fast?.(args);
+        if (quick) return quick;
+        const out = fallback(args);
+        exposeShared(args, out);
+        return out;
+      }) as unknown as tf.KernelFunc,
     });
+  }
+}
+
+/**
+ * A cpu kernel may return a view of an input's buffer (Slice, Split and Unpack return
+ * `subarray`s): such a buffer must outlive its first tensor, so it is never pooled.
+ */
+function exposeShared(args: KernelArgs, out: TensorInfo | TensorInfo[]): void {
+  const backend = args.backend;
+  const inputs = Object.values(args.inputs).filter(Boolean);
+  if (inputs.length === 0) return;
+  const inBuffers = new Set(inputs.map((t) => (backend.data.get(t.dataId)?.values as ArrayBufferView | undefined)?.buffer));
+  for (const info of Array.isArray(out) ? out : [out]) {
+    const values = backend.data.get(info.dataId)?.values as ArrayBufferView | undefined;
+    if (values && inBuffers.has(values.buffer) && (info.dataId !== inputs[0].dataId || values.byteLength !== values.buffer.byteLength)) {
+      backend.pool.expose(values);
+    }
   }
 }
 
@@ -86,7 +174,7 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
       "channelsLast",
     );
     if (bv && bv.length !== info.outChannels) return undefined;
-    const out = new Float32Array(size(info.outShape));
+    const out = backend.pool.take(size(info.outShape));
     backend.addon.conv2d(xv, x.shape, wv, filter.shape, out, info.outShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [info.dilationHeight, info.dilationWidth], bv, activation);
     return backend.output(info.outShape, out);
   };
@@ -96,7 +184,7 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     const xv = backend.f32(inputs.x);
     if (!xv) return undefined;
     const info = tf.backend_util.computePool2DInfo(inputs.x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-    const out = new Float32Array(size(info.outShape));
+    const out = backend.pool.take(size(info.outShape));
     const window = [info.filterHeight, info.filterWidth];
     const strides = [info.strideHeight, info.strideWidth];
     (kind === "max" ? backend.addon.maxPool : backend.addon.avgPool).call(backend.addon, xv, inputs.x.shape, out, info.outShape, window, strides, pads(info.padInfo));
@@ -132,7 +220,7 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     else return undefined;
     if (biasv && biasv.length !== n) return undefined;
     const outShape = [...batchShape, m, n];
-    const out = new Float32Array(size(outShape));
+    const out = backend.pool.take(size(outShape));
     backend.addon.matmul(av, bvals, out, batchA, batchB, m, n, k, transposeA, transposeB, biasv, activation);
     return backend.output(outShape, out);
   };
@@ -156,14 +244,14 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     const [big, small] = swapped ? [b, a] : [a, b];
     const trailing = small.shape.length <= big.shape.length && small.shape.every((d, i) => d === big.shape[big.shape.length - small.shape.length + i]);
     if (!trailing && size(small.shape) !== 1) return undefined;
-    const out = new Float32Array(size(big.shape));
+    const out = backend.pool.take(size(big.shape));
     backend.addon.binary(op, swapped ? bv : av, swapped ? av : bv, out, swapped);
     return backend.output(big.shape, out);
   };
-  const unary = (op: 0 | 1) => ({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo | undefined => {
+  const unary = (op: 0 | 1 | 2 | 3) => ({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo | undefined => {
     const xv = backend.f32(inputs.x);
     if (!xv) return undefined;
-    const out = new Float32Array(xv.length);
+    const out = backend.pool.take(xv.length);
     backend.addon.unary(op, xv, out, attrs.alpha ?? 0);
     return backend.output(inputs.x.shape, out);
   };
@@ -175,6 +263,8 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     RealDiv: binary(3),
     Relu: unary(0),
     Step: unary(1),
+    Sqrt: unary(2),
+    Square: unary(3),
     Sum: ({ inputs, backend, attrs = {} }) => {
       // Column sums (a bias gradient: every axis but the last) and total sums.
       const { x } = inputs;
@@ -188,7 +278,7 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
       if (!all && !leading) return undefined;
       const cols = all ? 1 : x.shape[rank - 1];
       if (xv.length === 0 || cols === 0) return undefined;
-      const out = new Float32Array(cols);
+      const out = backend.pool.take(cols);
       backend.addon.sumColumns(xv, out);
       const shape = attrs.keepDims ? x.shape.map((d, i) => (all || i < rank - 1 ? 1 : d)) : all ? [] : [cols];
       return backend.output(shape, out);
@@ -202,7 +292,7 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
       const wv = backend.f32(filter);
       if (!dyv || !wv) return undefined;
       const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
-      const dx = new Float32Array(size(info.inShape));
+      const dx = backend.pool.take(size(info.inShape));
       backend.addon.conv2dBackwardData(dyv, dy.shape, wv, filter.shape, dx, info.inShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [1, 1]);
       return backend.output(info.inShape, dx);
     },
@@ -213,7 +303,7 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
       const dyv = backend.f32(dy);
       if (!xv || !dyv) return undefined;
       const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
-      const dw = new Float32Array(size(info.filterShape));
+      const dw = backend.pool.take(size(info.filterShape));
       backend.addon.conv2dBackwardWeights(xv, x.shape, dyv, dy.shape, dw, info.filterShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [1, 1]);
       return backend.output(info.filterShape, dw);
     },
@@ -225,7 +315,7 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
       const xv = backend.f32(input);
       if (!dyv || !xv) return undefined;
       const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-      const dx = new Float32Array(size(input.shape));
+      const dx = backend.pool.take(size(input.shape));
       backend.addon.maxPoolBackward(dyv, dy.shape, xv, input.shape, dx, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads(info.padInfo));
       return backend.output(input.shape, dx);
     },
@@ -234,7 +324,7 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
       const dyv = backend.f32(dy);
       if (!dyv) return undefined;
       const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad);
-      const dx = new Float32Array(size(input.shape));
+      const dx = backend.pool.take(size(input.shape));
       backend.addon.avgPoolBackward(dyv, dy.shape, dx, input.shape, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads(info.padInfo));
       return backend.output(input.shape, dx);
     },

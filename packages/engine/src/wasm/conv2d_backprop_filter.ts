@@ -12,6 +12,11 @@
  * dilation and its dilation the forward stride. Its output [CI, KH, KW, CO] is
  * transposed to [KH, KW, CI, CO]. Forward padding becomes explicit padding of
  * this convolution; rows the forward pass never read are cut off.
+ *
+ * XNNPACK packs a convolution's filter when it creates the operator, and here
+ * the filter is dy, new at every step: for a first layer (KH·KW·CI ≤ 36, e.g.
+ * 3×3 on grayscale or RGB) packing costs more than the product, so convlab's
+ * SIMD loop computes dW directly from x and dy instead.
  */
 import {
   describe,
@@ -31,7 +36,7 @@ import {
   WasmBackend,
   withScratch,
 } from "./kernel_util";
-import { addressOf, simdKernels } from "./simd_kernels";
+import { addressOf, simdKernels, UNROLLED_MAX } from "./simd_kernels";
 
 const OP = "Conv2DBackpropFilter";
 /**
@@ -94,6 +99,8 @@ export function conv2dBackpropFilter(ctx: KernelContext, args: KernelArgs): Tens
     dy === undefined ||
     x.shape.length !== 4 ||
     dy.shape.length !== 4 ||
+    x.dtype !== "float32" ||
+    dy.dtype !== "float32" ||
     !Array.isArray(filterShape) ||
     filterShape.length !== 4 ||
     !positiveInts(filterShape) ||
@@ -104,7 +111,7 @@ export function conv2dBackpropFilter(ctx: KernelContext, args: KernelArgs): Tens
   ) {
     throw invalidInput(
       OP,
-      "x [batch, height, width, inChannels], dy [batch, outHeight, outWidth, outChannels] and filterShape [height, width, inChannels, outChannels] with matching batch and channels",
+      "float32 x [batch, height, width, inChannels], dy [batch, outHeight, outWidth, outChannels] and filterShape [height, width, inChannels, outChannels] with matching batch and channels",
       shapes,
     );
   }
@@ -127,7 +134,8 @@ export function conv2dBackpropFilter(ctx: KernelContext, args: KernelArgs): Tens
   if (simd !== null) {
     const out = backend.makeOutput(filterShape, "float32");
     f32(backend, out).fill(0);
-    simd.convFilterGrad(
+    const run = co / 4 <= UNROLLED_MAX ? simd[`convFilterGrad${co / 4}`] : simd.convFilterGrad;
+    run(
       addressOf(backend, x.dataId),
       addressOf(backend, dy.dataId),
       addressOf(backend, out.dataId),

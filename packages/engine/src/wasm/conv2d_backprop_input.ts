@@ -209,6 +209,8 @@ export function conv2dBackpropInput(ctx: KernelContext, args: KernelArgs): Tenso
     dy === undefined ||
     filter === undefined ||
     dy.shape.length !== 4 ||
+    dy.dtype !== "float32" ||
+    filter.dtype !== "float32" ||
     filter.shape.length !== 4 ||
     !Array.isArray(inputShape) ||
     inputShape.length !== 4 ||
@@ -220,7 +222,7 @@ export function conv2dBackpropInput(ctx: KernelContext, args: KernelArgs): Tenso
   ) {
     throw invalidInput(
       OP,
-      "dy [batch, outHeight, outWidth, outChannels], filter [height, width, inChannels, outChannels] and inputShape [batch, height, width, inChannels] with matching batch and channels",
+      "float32 dy [batch, outHeight, outWidth, outChannels], filter [height, width, inChannels, outChannels] and inputShape [batch, height, width, inChannels] with matching batch and channels",
       shapes,
     );
   }

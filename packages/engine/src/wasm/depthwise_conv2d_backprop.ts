@@ -106,6 +106,8 @@ export function depthwiseConv2dNativeBackpropInput(ctx: KernelContext, args: Ker
     dy === undefined ||
     filter === undefined ||
     dy.shape.length !== 4 ||
+    dy.dtype !== "float32" ||
+    filter.dtype !== "float32" ||
     filter.shape.length !== 4 ||
     !Array.isArray(inputShape) ||
     inputShape.length !== 4 ||
@@ -117,7 +119,7 @@ export function depthwiseConv2dNativeBackpropInput(ctx: KernelContext, args: Ker
   ) {
     throw invalidInput(
       INPUT_OP,
-      "dy [batch, outHeight, outWidth, channels·multiplier], filter [height, width, channels, multiplier] and inputShape [batch, height, width, channels] with matching batch and channels",
+      "float32 dy [batch, outHeight, outWidth, channels·multiplier], filter [height, width, channels, multiplier] and inputShape [batch, height, width, channels] with matching batch and channels",
       shapes,
     );
   }
@@ -168,6 +170,8 @@ export function depthwiseConv2dNativeBackpropFilter(ctx: KernelContext, args: Ke
     dy === undefined ||
     x.shape.length !== 4 ||
     dy.shape.length !== 4 ||
+    x.dtype !== "float32" ||
+    dy.dtype !== "float32" ||
     !Array.isArray(filterShape) ||
     filterShape.length !== 4 ||
     !positiveInts(filterShape) ||
@@ -178,7 +182,7 @@ export function depthwiseConv2dNativeBackpropFilter(ctx: KernelContext, args: Ke
   ) {
     throw invalidInput(
       FILTER_OP,
-      "x [batch, height, width, channels], dy [batch, outHeight, outWidth, channels·multiplier] and filterShape [height, width, channels, multiplier] with matching batch and channels",
+      "float32 x [batch, height, width, channels], dy [batch, outHeight, outWidth, channels·multiplier] and filterShape [height, width, channels, multiplier] with matching batch and channels",
       shapes,
     );
   }

@@ -44,7 +44,11 @@ export const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAs
 export interface WasmModule {
   HEAPU8: Uint8Array;
   wasmMemory?: WasmMemory;
-  PThread?: { terminateAllThreads(): void; runningWorkers?: Array<{ unref?(): void }> };
+  PThread?: {
+    terminateAllThreads(): void;
+    runningWorkers?: Array<{ unref?(): void }>;
+    unusedWorkers?: Array<{ terminate?(): unknown }>;
+  };
   cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: unknown[]) => unknown;
   tfjs: { getThreadsCount(): number };
 }
@@ -151,8 +155,12 @@ export function withScratch(ctx: KernelContext, backend: unknown, body: (s: Scra
  * so views are taken from the live buffer after the last allocation.
  */
 function heapBuffer(backend: WasmBackend): ArrayBufferLike {
-  const memory = backend.wasm.wasmMemory;
-  return memory !== undefined ? memory.buffer : backend.wasm.HEAPU8.buffer;
+  return wasmMemoryOf(backend.wasm)?.buffer ?? backend.wasm.HEAPU8.buffer;
+}
+
+/** The memory of tfjs's wasm module (exported by the single-threaded build, imported by the threaded one). */
+export function wasmMemoryOf(module: WasmModule): WasmMemory | undefined {
+  return module.wasmMemory ?? (module as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
 }
 
 /** A Float32Array over the heap memory of `info` (no copy). Take it after the last allocation. */

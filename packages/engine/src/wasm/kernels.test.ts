@@ -9,7 +9,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { setupWasm } from "./setup";
-import { setSimdKernelsEnabled } from "./simd_kernels";
+import { setSimdKernelsEnabled, simdKernels } from "./simd_kernels";
+import type { WasmModule } from "./kernel_util";
 
 jest.setTimeout(120000);
 
@@ -164,6 +165,10 @@ describe("wasm kernels against cpu", () => {
     if (tf.findBackendFactory("wasm") !== null) tf.removeBackend("wasm");
   });
 
+  test("convlab's SIMD module compiles against the backend's (shared) memory", () => {
+    expect(simdKernels((tf.backend() as unknown as { wasm: WasmModule }).wasm)).not.toBeNull();
+  });
+
   test("Conv2DBackpropFilter over the grid (kernel 1/3/5/7, strides 1/2/3, valid/same, channels 1/3/8, batch 1/3)", async () => {
     await expectMatchesCpu(convCases("Conv2DBackpropFilter"));
   });
@@ -257,6 +262,17 @@ describe("wasm kernels against cpu", () => {
           }
         }
       }
+    }
+    // 2×2 tiles covering the whole input (dx is then not zero-filled first): on a dirty heap.
+    tf.tidy(() => tf.fill([3, 8, 10, 8], 7).add(1).dataSync());
+    for (const c of [4, 8]) {
+      const xShape = [3, 8, 10, c];
+      cases.push({
+        label: `MaxPoolGrad 2x2 exact tiling c=${c}`,
+        kernel: "MaxPoolGrad",
+        inputs: { dy: input([3, 4, 5, c], seed++), input: input(xShape, seed++), output: { shape: [3, 4, 5, c], values: new Float32Array(60 * c) } },
+        attrs: { filterSize: 2, strides: 2, pad: "valid" },
+      });
     }
     await expectMatchesCpu(cases);
   });
@@ -432,6 +448,46 @@ describe("wasm kernels against cpu", () => {
       tf.dispose(Object.values(inputs));
       expect([kernel, backend.numDataIds()]).toEqual([kernel, before - Object.keys(inputs).length]);
     }
+  });
+
+  test("single-threaded build (unshared memory): the SIMD and XNNPACK paths match cpu", async () => {
+    tf.removeBackend("wasm");
+    const single = await setupWasm(tf, { threads: 1 });
+    expect(single.threads).toBe(1);
+    expect(simdKernels((tf.backend() as unknown as { wasm: WasmModule }).wasm)).not.toBeNull();
+    const cases: Case[] = [];
+    let seed = 12000;
+    for (const [kernel, ci, co, s] of [
+      ["Conv2DBackpropFilter", 1, 8, 1],
+      ["Conv2DBackpropFilter", 8, 8, 2],
+      ["Conv2DBackpropInput", 3, 8, 2],
+      ["Conv2DBackpropInput", 8, 4, 1],
+    ] as const) {
+      const xShape = [2, H, W, ci];
+      const fShape = [3, 3, ci, co];
+      const dyShape = outShape(xShape, fShape, s, "same", false);
+      cases.push(
+        kernel === "Conv2DBackpropFilter"
+          ? { label: `${kernel} ${ci}->${co} s=${s}`, kernel, inputs: { x: input(xShape, seed++), dy: input(dyShape, seed++) }, attrs: { strides: s, pad: "same", dataFormat: "NHWC", filterShape: fShape } }
+          : { label: `${kernel} ${ci}->${co} s=${s}`, kernel, inputs: { dy: input(dyShape, seed++), filter: input(fShape, seed++) }, attrs: { strides: s, pad: "same", dataFormat: "NHWC", inputShape: xShape } },
+      );
+    }
+    const xShape = [2, H, W, 8];
+    const pooled = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], 2, 2, 1, "valid").outShape;
+    cases.push({
+      label: "MaxPoolGrad 2x2",
+      kernel: "MaxPoolGrad",
+      inputs: { dy: input(pooled, seed++), input: input(xShape, seed++), output: { shape: pooled, values: new Float32Array(pooled.reduce((p, q) => p * q, 1)) } },
+      attrs: { filterSize: 2, strides: 2, pad: "valid" },
+    });
+    cases.push({
+      label: "DepthwiseConv2dNativeBackpropFilter",
+      kernel: "DepthwiseConv2dNativeBackpropFilter",
+      inputs: { x: input(xShape, seed++), dy: input(outShape(xShape, [3, 3, 8, 1], 1, "same", true), seed++) },
+      attrs: { strides: 1, pad: "same", dilations: 1, filterShape: [3, 3, 8, 1] },
+    });
+    cases.push({ label: "Sum", kernel: "Sum", inputs: { x: input([3, 5, 8], seed++) }, attrs: { axis: [0, 1], keepDims: false } });
+    await expectMatchesCpu(cases);
   });
 
   test("bad shapes give one-line errors naming the kernel and the shapes, never a wasm trap", () => {

@@ -1,14 +1,15 @@
 /**
  * `MaxPoolGrad` for the wasm backend, correct and fast.
  *
- * The stock wasm kernel sends the gradient to the wrong element when every
- * value of a window is negative (it starts its running maximum at 0), and it
- * is a scalar C++ loop in NCHW order. This version follows tfjs's cpu
- * backend exactly: each output's gradient goes to the first maximum of its
- * window in row-major order (strict `>` starting from −∞; padding never
- * wins; a window of only NaN or −∞ passes no gradient) and overlapping
- * windows add up. It walks the NHWC data channel-innermost in JavaScript,
- * directly on the wasm heap.
+ * The stock wasm kernel is a scalar C++ loop and gets windows without a
+ * positive value wrong: for the windows [−3, −1, −2, −5] and [0, 0, 0, 0] it
+ * sent the first gradient to −3 and dropped the second (tfjs's cpu backend:
+ * to −1, and to the first 0). This version follows the cpu backend exactly:
+ * each output's gradient goes to the first maximum of its window in
+ * row-major order (strict `>` starting from −∞; padding never wins; a window
+ * of only NaN or −∞ passes no gradient) and overlapping windows add up. It
+ * runs convlab's SIMD loop on the wasm heap (a special case for 2×2 windows
+ * at stride 2), or a JavaScript loop when the channels are not a multiple of 4.
  */
 import {
   describe,
@@ -70,13 +71,15 @@ export function maxPoolGrad(ctx: KernelContext, args: KernelArgs): TensorInfo {
   const dx = f32(backend, out);
   const x = f32(backend, input);
   const g = f32(backend, dy);
-  dx.fill(0);
   const [batch, height, width, channels] = input.shape;
   const { outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const simd = channels % 4 === 0 ? simdKernels(backend.wasm) : null;
-  if (simd !== null && filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2 && top === 0 && left === 0 && 2 * outHeight <= height && 2 * outWidth <= width) {
+  const tiles = filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2 && top === 0 && left === 0;
+  // 2×2 tiles that cover the input write every element of dx.
+  if (!(simd !== null && tiles && 2 * outHeight === height && 2 * outWidth === width)) dx.fill(0);
+  if (simd !== null && tiles && 2 * outHeight <= height && 2 * outWidth <= width) {
     // Every window lies inside the input: 2×2 tiles, no padding.
     simd.maxPoolGrad2x2(
       addressOf(backend, input.dataId),

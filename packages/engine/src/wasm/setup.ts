@@ -6,7 +6,7 @@ import * as wasmBackend from "@tensorflow/tfjs-backend-wasm";
 import { closest, fail, show } from "../errors";
 import { installWasmKernels } from "./kernels";
 import type { Tfjs, WasmModule } from "./kernel_util";
-import { listenerSnapshot, loadThreadedModule, removeNewListeners, threadsUnsupportedReason, unrefWorkers } from "./threads";
+import { listenerSnapshot, loadThreadedModule, removeNewListeners, threadsUnsupportedReason, settleWorkers } from "./threads";
 
 /** Options of {@link setupWasm}. */
 export interface WasmSetupOptions {
@@ -189,7 +189,7 @@ function start(tf: Tfjs, opts: ReturnType<typeof validateOptions>): Promise<Wasm
           module = await loadThreadedModule(opts.threads, opts.startTimeoutMs);
           wasmBackend.setThreadsCount(opts.threads);
           const backend = new wasmBackend.BackendWasm(module as never);
-          unrefWorkers(module);
+          settleWorkers(module);
           return backend;
         } catch (error) {
           module?.PThread?.terminateAllThreads();

@@ -18,7 +18,7 @@
  * (callers check and fall back otherwise) and writes into zero-filled output.
  */
 import { assemble, Fn, I32, Local, V128 } from "./simd_asm";
-import { wasmApi, WasmMemory, WasmModule } from "./kernel_util";
+import { wasmApi, WasmMemory, wasmMemoryOf, WasmModule } from "./kernel_util";
 
 /** The exported loops; all arguments are i32 (byte addresses and sizes). */
 export interface SimdKernels {
@@ -70,6 +70,8 @@ export interface SimdKernels {
     padTop: number,
     padLeft: number,
   ): void;
+  /** convFilterGrad unrolled for outChannels4 = 1 … UNROLLED_MAX: `convFilterGrad1` … `convFilterGrad16`. */
+  [unrolled: `convFilterGrad${number}`]: SimdKernels["convFilterGrad"];
   convFilterGrad(
     x: number,
     dy: number,
@@ -313,6 +315,52 @@ function convFilterGrad(): Fn {
   return f;
 }
 
+/** Largest output-channel count / 4 with an unrolled convFilterGrad variant. */
+export const UNROLLED_MAX = 16;
+
+/**
+ * convFilterGrad for a fixed `co4` (same signature; its `co4` argument is
+ * ignored): the dy row stays in `co4` vector locals for all taps and the
+ * inner loop is unrolled with constant offsets, about twice the speed of the
+ * generic loop.
+ */
+function convFilterGradUnrolled(co4: number): Fn {
+  const f = new Fn(`convFilterGrad${co4}`, ints(16));
+  const [x, dy, out, n, h, w, ci, oh, ow, , kh, kw, sh, sw, pt, pl] = f.params;
+  const pixD = co4 * 16;
+  const [b, r, c, i, j, ih, iw, xp, q, e] = Array.from({ length: 10 }, () => f.local());
+  const xv = f.local(V128);
+  const dv = Array.from({ length: co4 }, () => f.local(V128));
+  const dp = f.local();
+  f.for(b, () => f.i32(0), () => f.get(n), () => {
+    f.for(r, () => f.i32(0), () => f.get(oh), () => {
+      f.for(c, () => f.i32(0), () => f.get(ow), () => {
+        f.get(dy).get(b).get(oh).mul().get(r).add().get(ow).mul().get(c).add().i32(pixD).mul().add().set(dp);
+        dv.forEach((d, k) => f.get(dp).v128load(16 * k).set(d));
+        f.for(i, () => f.i32(0), () => f.get(kh), () => {
+          f.get(r).get(sh).mul().get(i).add().get(pt).sub().tee(ih);
+          f.get(h).ltu().eqz().brIf(0);
+          f.for(j, () => f.i32(0), () => f.get(kw), () => {
+            f.get(c).get(sw).mul().get(j).add().get(pl).sub().tee(iw);
+            f.get(w).ltu().eqz().brIf(0);
+            f.get(x).get(b).get(h).mul().get(ih).add().get(w).mul().get(iw).add().get(ci).mul().i32(4).mul().add().set(xp);
+            f.get(out).get(i).get(kw).mul().get(j).add().get(ci).mul().i32(pixD).mul().add().set(q);
+            f.for(e, () => f.i32(0), () => f.get(ci), () => {
+              f.get(xp).f32load().f32x4splat().set(xv);
+              dv.forEach((d, k) => {
+                f.get(q).get(q).v128load(16 * k).get(xv).get(d).f32x4mul().f32x4add().v128store(16 * k);
+              });
+              f.get(xp).i32(4).add().set(xp);
+              f.get(q).i32(pixD).add().set(q);
+            });
+          });
+        });
+      });
+    });
+  });
+  return f;
+}
+
 const cache = new WeakMap<WasmMemory, SimdKernels | null>();
 let enabled = true;
 
@@ -322,11 +370,6 @@ let enabled = true;
  */
 export function setSimdKernelsEnabled(on: boolean): void {
   enabled = on;
-}
-
-/** The memory of tfjs's wasm module (exported by the single-threaded build, imported by the threaded one). */
-export function wasmMemoryOf(module: WasmModule): WasmMemory | undefined {
-  return module.wasmMemory ?? (module as unknown as { asm?: { memory?: WasmMemory } }).asm?.memory;
 }
 
 /**
@@ -342,7 +385,8 @@ export function simdKernels(module: WasmModule): SimdKernels | null {
   let kernels: SimdKernels | null = null;
   try {
     const shared = typeof SharedArrayBuffer === "function" && memory.buffer instanceof SharedArrayBuffer;
-    const bytes = assemble([columnSum(), maxPoolGrad(), maxPoolGrad2x2(), depthwiseFilterGrad(), convFilterGrad()], shared);
+    const unrolled = Array.from({ length: UNROLLED_MAX }, (_, k) => convFilterGradUnrolled(k + 1));
+    const bytes = assemble([columnSum(), maxPoolGrad(), maxPoolGrad2x2(), depthwiseFilterGrad(), convFilterGrad(), ...unrolled], shared);
     const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
     kernels = instance.exports as unknown as SimdKernels;
   } catch {

@@ -4,7 +4,9 @@
  * The stock kernel moves the reduced axes innermost with a full transpose
  * before summing. A bias gradient sums an NHWC tensor over its leading axes
  * [0, 1, 2]; this version adds rows into per-column accumulators in one pass
- * instead. Other reductions go to the stock kernel.
+ * instead (convlab's SIMD loop, or JavaScript with float64 accumulators when
+ * the columns are not a multiple of 4). Other reductions go to the stock
+ * kernel.
  */
 import { f32, KernelArgs, KernelConfig, KernelContext, sizeOf, TensorInfo, WasmBackend } from "./kernel_util";
 import { addressOf, simdKernels } from "./simd_kernels";

@@ -155,12 +155,18 @@ export async function loadThreadedModule(threads: number, timeoutMs: number): Pr
 }
 
 /**
- * Lets the process exit while the pool's workers wait for work: Emscripten
- * `ref()`s a worker when it starts a pthread, so a script that used threaded
- * wasm would otherwise never end.
+ * After the thread pool has started: lets the process exit while the pool's
+ * workers wait for work (Emscripten `ref()`s a worker when it starts a
+ * pthread, so a script that used threaded wasm would otherwise never end),
+ * and terminates the idle workers Emscripten preloads (8, each with its own
+ * instance of the module: ~10 MB apiece). Should a pthread be created later,
+ * Emscripten starts a new worker.
  */
-export function unrefWorkers(module: WasmModule): void {
-  for (const worker of module.PThread?.runningWorkers ?? []) worker.unref?.();
+export function settleWorkers(module: WasmModule): void {
+  const pthread = module.PThread;
+  if (pthread === undefined) return;
+  for (const worker of pthread.runningWorkers ?? []) worker.unref?.();
+  for (const worker of pthread.unusedWorkers?.splice(0) ?? []) void worker.terminate?.();
 }
 
 type Listener = (...args: unknown[]) => void;
