@@ -5,7 +5,8 @@
  */
 const tf = require("@tensorflow/tfjs");
 const engine = require("@convlab/engine");
-const { firstModel } = require("./models");
+const { MODELS } = require("./models");
+const firstModel = MODELS[process.env.MODEL || "first"];
 (async () => {
   await engine.ready({quiet:true});
   const model = firstModel(tf);

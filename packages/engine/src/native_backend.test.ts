@@ -123,6 +123,8 @@ describeNative("native backend", () => {
       return [
         x.add(same), x.sub(bias), bias.sub(x), x.mul(rows), s.div(x.abs().add(1)), x.div(bias),
         tf.relu(x), tf.step(x, 0.3), tf.sqrt(x.abs()), tf.square(x), x.sum([0, 1, 2]), x.sum([0, 1, 2], true), x.sum(), x.sum(-1),
+        x.mean([0, 1, 2]), x.mean([0, 1, 2], true), x.mean(), x.sub(x.mean([0, 1, 2], true)), x.mul(bias.reshape([1, 1, 1, 7])),
+        tf.tile(bias.reshape([1, 1, 1, 7]), [4, 5, 6, 1]), tf.tile(rows.reshape([1, 6, 7]), [3, 1, 1]), tf.tile(rows, [2, 3]),
       ];
     });
   });

@@ -242,7 +242,9 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     if (!av || !bv) return undefined;
     const swapped = av.length < bv.length;
     const [big, small] = swapped ? [b, a] : [a, b];
-    const trailing = small.shape.length <= big.shape.length && small.shape.every((d, i) => d === big.shape[big.shape.length - small.shape.length + i]);
+    // Leading 1s do not matter ([1, 1, 1, C] against [N, H, W, C] is a bias too).
+    const smallShape = small.shape.slice(small.shape.findIndex((d) => d !== 1) < 0 ? small.shape.length : small.shape.findIndex((d) => d !== 1));
+    const trailing = small.shape.length <= big.shape.length && smallShape.every((d, i) => d === big.shape[big.shape.length - smallShape.length + i]);
     if (!trailing && size(small.shape) !== 1) return undefined;
     const out = backend.pool.take(size(big.shape));
     backend.addon.binary(op, swapped ? bv : av, swapped ? av : bv, out, swapped);
@@ -256,7 +258,41 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     return backend.output(inputs.x.shape, out);
   };
 
+  /** Sums over every axis but the last (a bias gradient, batch statistics) or over all axes. */
+  const reduceSum = ({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo | undefined => {
+    // Column sums (a bias gradient: every axis but the last) and total sums.
+    const { x } = inputs;
+    const xv = backend.f32(x);
+    if (!xv || x.shape.length === 0) return undefined;
+    const rank = x.shape.length;
+    const given: Array<number | null> = Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis ?? null];
+    const axes = given.map((a) => (a == null ? null : a < 0 ? a + rank : a));
+    const all = axes[0] === null || axes.length === rank;
+    const leading = axes.length === rank - 1 && axes.every((a, i) => a === i);
+    if (!all && !leading) return undefined;
+    const cols = all ? 1 : x.shape[rank - 1];
+    if (xv.length === 0 || cols === 0) return undefined;
+    const out = backend.pool.take(cols);
+    backend.addon.sumColumns(xv, out);
+    const shape = attrs.keepDims ? x.shape.map((d, i) => (all || i < rank - 1 ? 1 : d)) : all ? [] : [cols];
+    return backend.output(shape, out);
+  };
+
   return {
+    Tile: ({ inputs, backend, attrs = {} }) => {
+      // Repeating a block along leading axes (batch statistics broadcast back in
+      // BatchNormalization's gradient): whole-block copies instead of an index per element.
+      const { x } = inputs;
+      const xv = backend.f32(x);
+      const reps: number[] = attrs.reps;
+      if (!xv || !reps || reps.length !== x.shape.length) return undefined;
+      const firstWide = x.shape.findIndex((d) => d !== 1);
+      if (firstWide >= 0 && reps.slice(firstWide).some((r) => r !== 1)) return undefined;
+      const copies = reps.reduce((a, b) => a * b, 1);
+      const out = backend.pool.take(xv.length * copies);
+      for (let i = 0; i < copies; i++) out.set(xv, i * xv.length);
+      return backend.output(x.shape.map((d, i) => d * reps[i]), out);
+    },
     Add: binary(0),
     Sub: binary(1),
     Multiply: binary(2),
@@ -265,24 +301,15 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     Step: unary(1),
     Sqrt: unary(2),
     Square: unary(3),
-    Sum: ({ inputs, backend, attrs = {} }) => {
-      // Column sums (a bias gradient: every axis but the last) and total sums.
-      const { x } = inputs;
-      const xv = backend.f32(x);
-      if (!xv || x.shape.length === 0) return undefined;
-      const rank = x.shape.length;
-      const given: Array<number | null> = Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis ?? null];
-      const axes = given.map((a) => (a == null ? null : a < 0 ? a + rank : a));
-      const all = axes[0] === null || axes.length === rank;
-      const leading = axes.length === rank - 1 && axes.every((a, i) => a === i);
-      if (!all && !leading) return undefined;
-      const cols = all ? 1 : x.shape[rank - 1];
-      if (xv.length === 0 || cols === 0) return undefined;
-      const out = backend.pool.take(cols);
-      backend.addon.sumColumns(xv, out);
-      const shape = attrs.keepDims ? x.shape.map((d, i) => (all || i < rank - 1 ? 1 : d)) : all ? [] : [cols];
-      return backend.output(shape, out);
+    Mean: (args) => {
+      const sum = reduceSum(args);
+      if (!sum) return undefined;
+      const values = args.backend.data.get(sum.dataId).values as Float32Array;
+      const count = size(args.inputs.x.shape) / Math.max(1, values.length);
+      for (let i = 0; i < values.length; i++) values[i] /= count;
+      return sum;
     },
+    Sum: (args) => reduceSum(args),
     Conv2D: (args) => conv(args, false),
     FusedConv2D: (args) => conv(args, true),
     Conv2DBackpropInput: ({ inputs, backend, attrs = {} }) => {
