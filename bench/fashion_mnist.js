@@ -18,7 +18,8 @@ const DIR = "/usr/share/datasets/fashion-mnist";
 function idx(name) {
   const bytes = zlib.gunzipSync(fs.readFileSync(`${DIR}/${name}`));
   const dims = bytes[3];
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + 4 + 4 * dims);
+  const header = 4 + 4 * dims;
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + header, bytes.length - header);
 }
 
 function load(prefix) {
