@@ -18,7 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "convlab setup: installing Debian packages: ${missing[*]}"
   "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # npm dependencies: `npm ci` when package-lock.json changed since the last install.
