@@ -1,15 +1,15 @@
 /**
- * Where a training step of the lesson-1 model spends its time, kernel by kernel
+ * Where a training step of the lesson-1 model (or MODEL=deep) spends its time, kernel by kernel
  * (tf.profile over 10 steps after 5 warm-up steps), and the mean step time.
  *   CONVLAB_BACKEND=native node bench/profile.js
  */
 const tf = require("@tensorflow/tfjs");
 const engine = require("@convlab/engine");
 const { MODELS } = require("./models");
-const firstModel = MODELS[process.env.MODEL || "first"];
+const buildModel = MODELS[process.env.MODEL || "first"]; // MODEL=deep for the deeper model
 (async () => {
   await engine.ready({quiet:true});
-  const model = firstModel(tf);
+  const model = buildModel(tf);
   model.compile({ optimizer: tf.train.rmsprop(0.001), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
   const x = tf.randomUniform([64, 28, 28, 1]); const y = tf.oneHot(tf.randomUniform([64], 0, 10, "int32"), 10).toFloat();
   for (let i=0;i<5;i++) await model.trainOnBatch(x, y);

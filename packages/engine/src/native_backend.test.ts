@@ -129,6 +129,22 @@ describeNative("native backend", () => {
     });
   });
 
+  it("never reuses a buffer that was read out or is still seen through a slice", async () => {
+    await tf.setBackend(NATIVE_BACKEND);
+    const x = tf.tensor2d([[1, -2, 3], [-4, 5, -6]]);
+    const other = tf.tensor2d([[9, 9, 9], [9, 9, 9]]);
+    const read = tf.relu(x);
+    const values = read.dataSync();
+    read.dispose();
+    const viewed = tf.relu(x);
+    const row = viewed.slice([0, 0], [1, 3]);
+    viewed.dispose();
+    const later = [tf.relu(other), tf.relu(other), tf.relu(other)];
+    expect(Array.from(values)).toEqual([1, 0, 3, 0, 5, 0]);
+    expect(Array.from(row.dataSync())).toEqual([1, 0, 3]);
+    tf.dispose([x, other, row, ...later]);
+  });
+
   it("rejects inputs the addon cannot take in one line", () => {
     if (!("addon" in loaded)) return;
     expect(() => loaded.addon.binary(0, new Float32Array(6), new Float32Array(4), new Float32Array(6), false)).toThrow(

@@ -139,14 +139,20 @@ export function registerNativeBackend(addon: NativeAddon, priority: number): voi
  * `subarray`s): such a buffer must outlive its first tensor, so it is never pooled.
  */
 function exposeShared(args: KernelArgs, out: TensorInfo | TensorInfo[]): void {
-  const backend = args.backend;
-  const inputs = Object.values(args.inputs).filter(Boolean);
-  if (inputs.length === 0) return;
-  const inBuffers = new Set(inputs.map((t) => (backend.data.get(t.dataId)?.values as ArrayBufferView | undefined)?.buffer));
-  for (const info of Array.isArray(out) ? out : [out]) {
-    const values = backend.data.get(info.dataId)?.values as ArrayBufferView | undefined;
-    if (values && inBuffers.has(values.buffer) && (info.dataId !== inputs[0].dataId || values.byteLength !== values.buffer.byteLength)) {
-      backend.pool.expose(values);
+  // Runs after every cpu-kernel call: plain loops, no allocation.
+  const { backend, inputs } = args;
+  const outs = Array.isArray(out) ? out : [out];
+  for (const name in inputs) {
+    const input = inputs[name];
+    if (!input) continue;
+    const inBuffer = (backend.data.get(input.dataId)?.values as ArrayBufferView | undefined)?.buffer;
+    if (!inBuffer) continue;
+    for (const info of outs) {
+      const values = backend.data.get(info.dataId)?.values as ArrayBufferView | undefined;
+      // the same dataId (Reshape, Identity) is reference-counted; another dataId on the same memory is not
+      if (values?.buffer === inBuffer && (info.dataId !== input.dataId || values.byteLength !== inBuffer.byteLength)) {
+        backend.pool.expose(values);
+      }
     }
   }
 }

@@ -269,10 +269,11 @@ export class Kernel {
     process.stdout.write = writer("stdout");
     process.stderr.write = writer("stderr");
     setSession({
-      render: (value) => (isMimeBundle(value) ? value : this.bundle(value) as MimeBundle),
+      // render() already gives the final bundle (bytes as base64, text/plain added): send it as is
+      render: (value) => this.bundle(value) as MimeBundle,
       send: (bundle, displayId, update) => {
         if (!this.current) return;
-        const content = { data: normalizeBundle(bundle, bundle), metadata: {}, transient: displayId ? { display_id: displayId } : {} };
+        const content = { data: bundle, metadata: {}, transient: displayId ? { display_id: displayId } : {} };
         this.publish(update ? "update_display_data" : "display_data", content, this.current);
       },
     });
