@@ -1,0 +1,2 @@
+/** @convlab/datasets (work in progress). */
+export {};

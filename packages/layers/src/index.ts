@@ -1,0 +1,2 @@
+/** @convlab/layers (work in progress). */
+export {};

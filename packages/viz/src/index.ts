@@ -1,0 +1,2 @@
+/** @convlab/viz (work in progress). */
+export {};
