@@ -1,2 +1,29 @@
-/** @convlab/datasets (work in progress). */
-export {};
+/**
+ * @convlab/datasets: MNIST and Fashion-MNIST as Keras's `load_data()`
+ * returns them, from local files (`$CONVLAB_DATA`, Keras's cache, Debian's
+ * `dataset-fashion-mnist`) or downloaded, as {@link Uint8Tensor}s.
+ *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { loadDataset } from "@convlab/datasets";
+ * const { train: [trainImages, trainLabels], classNames } = await loadDataset("mnist", { fallback: "fashion_mnist" });
+ * const x = trainImages.reshape([-1, 28, 28, 1]).toTensor("float32", { scale: 1 / 255 }); // [60000,28,28,1]
+ * const y = tf.oneHot(trainLabels.toTensor("int32"), classNames.length);                  // to_categorical
+ * ```
+ *
+ * Keras equivalent: `keras.datasets.mnist.load_data()` and `keras.datasets.fashion_mnist.load_data()`.
+ *
+ * @packageDocumentation
+ */
+export { Uint8Tensor, TO_TENSOR_DTYPES } from "./uint8_tensor";
+export type { ToTensorArgs, ToTensorDtype } from "./uint8_tensor";
+export { mnist, MNIST_CLASS_NAMES } from "./mnist";
+export type { DatasetModule } from "./mnist";
+export { fashionMnist, FASHION_MNIST_CLASS_NAMES } from "./fashion_mnist";
+export { loadDataset } from "./load_dataset";
+export type { Dataset, LoadDatasetArgs } from "./load_dataset";
+export { DATASET_NAMES, DatasetNotFoundError, KERAS_BASE_URL, KERAS_SHA256 } from "./load_data";
+export type { DatasetName, DatasetSplits, LoadDataArgs } from "./load_data";
+export type { DownloadProgress, ProgressCallback } from "./download";
+export { readIdxFile, parseIdx } from "./idx";
+export { readNpzFile, parseNpy } from "./npz";

@@ -226,6 +226,22 @@ class Args {
     return v.As<Napi::Boolean>().Value();
   }
 
+  /** `count` finite numbers given as an Array. */
+  std::vector<double> numbers(size_t i, const char* name, size_t count) const {
+    Napi::Value v = info_[i];
+    std::vector<double> out;
+    if (v.IsArray() && v.As<Napi::Array>().Length() == count) {
+      Napi::Array a = v.As<Napi::Array>();
+      for (uint32_t j = 0; j < count; ++j) {
+        Napi::Value e = a.Get(j);
+        if (!e.IsNumber() || !std::isfinite(e.As<Napi::Number>().DoubleValue())) break;
+        out.push_back(e.As<Napi::Number>().DoubleValue());
+      }
+    }
+    if (out.size() != count) invalid(name, "an Array of " + std::to_string(count) + " finite numbers", describe(v));
+    return out;
+  }
+
   /** A boolean, or undefined for `fallback`. */
   bool optional_boolean(size_t i, const char* name, bool fallback) const {
     if (i >= info_.Length() || info_[i].IsUndefined()) return fallback;
@@ -662,10 +678,11 @@ int code_arg(const Args& args, const Napi::CallbackInfo& info, size_t i, const c
   args.invalid(name, "an integer in [0, " + std::to_string(max) + "]", describe(v));
 }
 
-// binary(op, big, small, out, swapped): out[i] = op(big[i], small[i % small.length]).
+// binary(op, big, small, out, swapped, inner): big is [outer, middle, inner], small is
+// [outer, inner]; out[(a * middle + m) * inner + j] = op(big[...], small[a * inner + j]).
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Args args(info, "binary");
-  args.expect_count(5, "op, big, small, out, swapped");
+  args.expect_count(6, "op, big, small, out, swapped, inner");
   int op = code_arg(args, info, 0, "op", 3);
   F32 big = args.f32(1, "big");
   F32 small = args.f32(2, "small");
@@ -674,13 +691,18 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   if (small.length == 0 || big.length % small.length != 0) {
     args.invalid("small", "a length that divides big's " + std::to_string(big.length), std::to_string(small.length) + " elements");
   }
+  double inner = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : -1;
+  if (!(inner >= 1 && inner == std::floor(inner) && small.length % static_cast<size_t>(inner) == 0)) {
+    args.invalid("inner", "a positive integer that divides small's " + std::to_string(small.length), describe(info[5]));
+  }
   if (out.length != big.length) {
     args.invalid("out", std::to_string(big.length) + " elements (big's length)", std::to_string(out.length) + " elements");
   }
   args.expect_disjoint(out, big);
   args.expect_disjoint(out, small);
   convlab::binary(static_cast<convlab::BinaryOp>(op), big.data, small.data, out.data,
-                  static_cast<int64_t>(big.length), static_cast<int64_t>(small.length), swapped);
+                  static_cast<int64_t>(big.length), static_cast<int64_t>(small.length),
+                  static_cast<int64_t>(inner), swapped);
   return info.Env().Undefined();
 }
 
@@ -701,17 +723,47 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// sumColumns(x, out): out[j] = sum of x[r * out.length + j] over rows.
+// sumColumns(x, out, outer): x is [outer, rows, cols] with outer * cols = out.length;
+// out[a * cols + j] = sum over r of x[(a * rows + r) * cols + j].
 Napi::Value SumColumns(const Napi::CallbackInfo& info) {
   Args args(info, "sumColumns");
-  args.expect_count(2, "x, out");
+  args.expect_count(3, "x, out, outer");
   F32 x = args.f32(0, "x");
   F32 out = args.f32(1, "out");
   if (out.length == 0 || x.length % out.length != 0) {
     args.invalid("out", "a length that divides x's " + std::to_string(x.length), std::to_string(out.length) + " elements");
   }
+  double outer = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+  if (!(outer >= 1 && outer == std::floor(outer) && out.length % static_cast<size_t>(outer) == 0)) {
+    args.invalid("outer", "a positive integer that divides out's " + std::to_string(out.length), describe(info[2]));
+  }
   args.expect_disjoint(out, x);
-  convlab::sum_columns(x.data, out.data, static_cast<int64_t>(x.length / out.length), static_cast<int64_t>(out.length));
+  const int64_t o = static_cast<int64_t>(outer);
+  convlab::sum_columns(x.data, out.data, o, static_cast<int64_t>(x.length / out.length),
+                       static_cast<int64_t>(out.length) / o);
+  return info.Env().Undefined();
+}
+
+// rmsprop(value, ms, mom, g, valueOut, msOut, momOut, [lr, rho, momentum, epsilon], epsilonInside).
+Napi::Value RmsProp(const Napi::CallbackInfo& info) {
+  Args args(info, "rmsprop");
+  args.expect_count(9, "value, ms, mom, g, valueOut, msOut, momOut, hyper, epsilonInside");
+  const char* names[] = {"value", "ms", "mom", "g", "valueOut", "msOut", "momOut"};
+  F32 a[7];
+  for (int i = 0; i < 7; ++i) {
+    a[i] = args.f32(i, names[i]);
+    if (a[i].length != a[0].length) {
+      args.invalid(names[i], std::to_string(a[0].length) + " elements (value's length)", std::to_string(a[i].length) + " elements");
+    }
+  }
+  for (int o = 4; o < 7; ++o) {
+    for (int i = 0; i < 4; ++i) args.expect_disjoint(a[o], a[i]);
+  }
+  std::vector<double> hyper = args.numbers(7, "hyper", 4);
+  bool inside = args.boolean(8, "epsilonInside");
+  convlab::rmsprop(a[0].data, a[1].data, a[2].data, a[3].data, a[4].data, a[5].data, a[6].data,
+                   static_cast<int64_t>(a[0].length), static_cast<float>(hyper[0]), static_cast<float>(hyper[1]),
+                   static_cast<float>(hyper[2]), static_cast<float>(hyper[3]), inside);
   return info.Env().Undefined();
 }
 
@@ -751,6 +803,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, entry<Binary>, "binary"));
   exports.Set("unary", Napi::Function::New(env, entry<Unary>, "unary"));
   exports.Set("sumColumns", Napi::Function::New(env, entry<SumColumns>, "sumColumns"));
+  exports.Set("rmsprop", Napi::Function::New(env, entry<RmsProp>, "rmsprop"));
   return exports;
 }
 

@@ -68,13 +68,23 @@ void* scratch_buffer(int slot, size_t bytes);
 // --- elementwise (elementwise.cc) ---
 enum class BinaryOp { Add = 0, Sub = 1, Mul = 2, Div = 3 };
 enum class UnaryOp { Relu = 0, Step = 1, Sqrt = 2, Square = 3 };
-/** out[i] = op(big[i], small[i % m]) (operands swapped when `swapped`); m divides n. */
+/**
+ * big is [outer, middle, inner] (n values), small [outer, inner] (m values):
+ * out = op(big, small repeated along the middle axis), operands swapped when `swapped`.
+ */
 void binary(BinaryOp op, const float* big, const float* small, float* out, int64_t n, int64_t m,
-            bool swapped);
+            int64_t inner, bool swapped);
 /** relu, step (x > 0 ? 1 : alpha), sqrt or square; NaN passes through. */
 void unary(UnaryOp op, const float* x, float* out, int64_t n, float alpha);
-/** out[j] = sum over rows of x[r * cols + j], accumulated in double. */
-void sum_columns(const float* x, float* out, int64_t rows, int64_t cols);
+/** x is [outer, rows, cols]: out[a * cols + j] = sum over r of x[(a * rows + r) * cols + j]. */
+void sum_columns(const float* x, float* out, int64_t outer, int64_t rows, int64_t cols);
+/**
+ * One RMSprop step: ms' = rho ms + (1 - rho) g^2; mom' = momentum mom + lr g / d with
+ * d = sqrt(ms' + eps) (tfjs) or sqrt(ms') + eps (Keras); value' = value - mom'.
+ */
+void rmsprop(const float* value, const float* ms, const float* mom, const float* g, float* value_out,
+             float* ms_out, float* mom_out, int64_t n, float lr, float rho, float momentum,
+             float epsilon, bool epsilon_inside);
 
 // --- convolution (conv.cc), oneDNN ---
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,

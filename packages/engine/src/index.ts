@@ -15,17 +15,27 @@
 import * as tf from "@tensorflow/tfjs";
 import { BackendChoice, selectBackend } from "./backend";
 import { registerFileIO } from "./file_io";
+import { registerGradients } from "./gradients";
 import { loadNativeAddon } from "./native_addon";
 import { registerNativeBackend } from "./native_backend";
+import { reportBatchSizeOnOutOfMemory } from "./oom";
+import { fuseTfjsRmsprop } from "./optimizers";
 
 export { BACKENDS, selectBackend } from "./backend";
 export type { BackendChoice, BackendName } from "./backend";
 export { fileSystem } from "./file_io";
 export { ConvlabError, fail, show, expectOneOf, closest } from "./errors";
+export { OutOfMemoryError } from "./oom";
+export { rmspropStep } from "./optimizers";
+export type { RmspropStepArgs } from "./optimizers";
 
-// On import: file:// I/O, and the native backend ranked above wasm and cpu, so that even
+// On import: file:// I/O, the gradients tfjs lacks (dilated Conv2D), out-of-memory errors
+// that name the batch size, tfjs's RMSprop in one kernel per variable, and the native backend ranked above wasm and cpu, so that even
 // tensors made before `ready()` resolves land on it (its start is synchronous).
 registerFileIO(tf);
+registerGradients();
+reportBatchSizeOnOutOfMemory();
+fuseTfjsRmsprop();
 const native = loadNativeAddon();
 if ("addon" in native) registerNativeBackend(native.addon, 2.5);
 

@@ -190,12 +190,13 @@ export interface NativeAddon {
   ): void;
 
   /**
-   * `out[i] = op(big[i], small[i % small.length])`, operands swapped when `swapped`:
-   * tfjs's Add (0), Sub (1), Multiply (2), RealDiv (3) for equal shapes, a scalar, or a
-   * bias along the trailing dimensions. `small.length` divides `big.length`.
+   * tfjs's Add (0), Sub (1), Multiply (2), RealDiv (3) with `small` repeated along
+   * `big`'s middle axis: `big` is [outer, middle, inner] and `small` [outer, inner]
+   * (`inner` = `small.length` for a bias, 1 with `small.length` 1 for a scalar, the
+   * channels for a per-sample value against [N, H, W, C]); operands swapped when `swapped`.
    * @throws Error on an unknown op or mismatched lengths.
    */
-  binary(op: 0 | 1 | 2 | 3, big: Float32Array, small: Float32Array, out: Float32Array, swapped: boolean): void;
+  binary(op: 0 | 1 | 2 | 3, big: Float32Array, small: Float32Array, out: Float32Array, swapped: boolean, inner: number): void;
 
   /**
    * tfjs's Relu (op 0), Step (op 1: `x > 0 ? 1 : alpha`), Sqrt (2) or Square (3); NaN passes through.
@@ -204,11 +205,25 @@ export interface NativeAddon {
   unary(op: 0 | 1 | 2 | 3, x: Float32Array, out: Float32Array, alpha: number): void;
 
   /**
-   * Column sums: `out[j] = Σ_r x[r * out.length + j]`, accumulated in double. A bias
-   * gradient (tfjs Sum over every axis but the last), or a total when `out.length` is 1.
-   * @throws Error when `out.length` does not divide `x.length`.
+   * Sums over the middle axis of `x` seen as [outer, rows, cols] with `outer * cols =
+   * out.length`: a bias gradient (outer 1), a global pooling (rows H x W), a total (out 1).
+   * Float partial sums merged in double.
+   * @throws Error when the lengths do not fit.
    */
-  sumColumns(x: Float32Array, out: Float32Array): void;
+  sumColumns(x: Float32Array, out: Float32Array, outer: number): void;
+
+  /**
+   * One RMSprop step over equal-length arrays, into the three outputs:
+   * `ms' = rho ms + (1 - rho) g²`, `mom' = momentum mom + lr g / d` with
+   * `d = sqrt(ms' + eps)` when `epsilonInside` (tfjs) else `sqrt(ms') + eps` (Keras),
+   * `value' = value - mom'`. `hyper` is `[lr, rho, momentum, eps]`.
+   * @throws Error on mismatched lengths, overlapping outputs or bad numbers.
+   */
+  rmsprop(
+    value: Float32Array, ms: Float32Array, mom: Float32Array, g: Float32Array,
+    valueOut: Float32Array, msOut: Float32Array, momOut: Float32Array,
+    hyper: [number, number, number, number], epsilonInside: boolean,
+  ): void;
 }
 
 /** Outcome of {@link loadNativeAddon}: the addon, or why it is not available (one line). */

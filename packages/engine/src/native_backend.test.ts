@@ -4,7 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadNativeAddon } from "./native_addon";
-import { NATIVE_BACKEND, registerNativeBackend } from "./native_backend";
+import { registerGradients } from "./gradients";
+import { middleBroadcast, NATIVE_BACKEND, registerNativeBackend } from "./native_backend";
 
 const loaded = loadNativeAddon();
 const describeNative = "addon" in loaded ? describe : describe.skip;
@@ -41,6 +42,7 @@ async function compare(fn: () => tf.Tensor | tf.Tensor[]): Promise<void> {
 describeNative("native backend", () => {
   beforeAll(() => {
     if ("addon" in loaded) registerNativeBackend(loaded.addon, 2.5);
+    registerGradients();
   });
   afterAll(async () => {
     await tf.setBackend("cpu");
@@ -55,16 +57,37 @@ describeNative("native backend", () => {
     [5, 3, "valid", 1],
     [7, 2, "same", 1],
     [3, 1, "same", 2],
+    [3, 1, "valid", 2],
+    [2, 1, "same", 3],
+    [5, 1, "valid", 2],
   ] as const)("conv2d and its gradients: kernel %i stride %i %s dilation %i", async (k, s, pad, d) => {
     await compare(() => {
       const x = r([2, 11, 9, 3], 1);
       const w = r([k, k, 3, 8], 2);
       const f = (xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, s, pad, "NHWC", d).square().sum();
       const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad, "NHWC", d);
-      if (d > 1) return [y];
       const [dx, dw] = tf.grads(f)([x, w]);
       return [y, dx, dw];
     });
+  });
+
+  it("gather along each axis, float32 and int32, and its gradient", async () => {
+    await compare(() => {
+      const x = r([6, 5, 4], 11);
+      const idx = tf.tensor1d([5, 0, 2, 2], "int32");
+      const f = (xx: tf.Tensor) => tf.gather(xx, idx, 0).square().sum();
+      return [tf.gather(x, idx, 0), tf.gather(x, tf.tensor2d([[1, 3], [4, 0]], [2, 2], "int32"), 1), tf.gather(x, idx.slice(0, 3).sub(tf.scalar(2, "int32")).abs(), 2), tf.grad(f)(x)];
+    });
+    await compare(() => tf.gather(tf.range(0, 24, 1, "int32").reshape([6, 4]), tf.tensor1d([3, 1], "int32")).toFloat());
+  });
+
+  it("gather with an index out of range fails as the cpu backend does", async () => {
+    const run = () => tf.tidy(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([0, 3], "int32")));
+    await tf.setBackend("cpu");
+    const expected = (() => { try { run(); } catch (e) { return (e as Error).message; } })();
+    await tf.setBackend(NATIVE_BACKEND);
+    expect(expected).toMatch(/3/);
+    expect(run).toThrow(expected);
   });
 
   it("fused conv2d with bias and relu, and its gradients", async () => {
@@ -129,6 +152,36 @@ describeNative("native backend", () => {
     });
   });
 
+  it("per-sample values against [N, H, W, C], middle-axis sums, and global pooling's gradients", async () => {
+    await compare(() => {
+      const x = r([4, 5, 6, 7], 16);
+      const perSample = r([4, 1, 1, 7], 17);
+      const perRow = r([4, 5, 1, 1], 18);
+      const column = r([4, 1], 19);
+      const gap = (xx: tf.Tensor) => tf.layers.globalAveragePooling2d({}).apply(xx) as tf.Tensor;
+      return [
+        x.mul(perSample), perSample.sub(x), x.div(perRow.abs().add(1)), r([4, 9], 20).add(column), column.sub(r([4, 9], 20)),
+        x.sum([1, 2]), x.mean([1, 2]), x.mean([1, 2], true), x.sum([2, 1]), x.sum([1, 2, 3]), x.sum(0), x.max([1, 2]),
+        tf.grad((xx: tf.Tensor) => gap(xx).square().sum())(x),
+      ];
+    });
+  });
+
+  it.each([
+    [[4, 5, 6, 7], [7], 7],
+    [[4, 5, 6, 7], [1, 1, 1, 7], 7],
+    [[4, 5, 6, 7], [4, 1, 1, 7], 7],
+    [[4, 5, 6, 7], [4, 5, 1, 1], 1],
+    [[4, 5, 6, 7], [4, 5, 6, 7], 840],
+    [[4, 5, 6, 7], [], 1],
+    [[4, 1, 6], [1, 1, 6], 6],
+    [[4, 5, 6, 7], [4, 1, 6, 1], undefined],
+    [[4, 5], [5, 1], undefined],
+    [[4, 5], [2, 4, 5], undefined],
+  ])("middleBroadcast(%j, %j) is %p", (big, small, inner) => {
+    expect(middleBroadcast(big, small)).toBe(inner);
+  });
+
   it("never reuses a buffer that was read out or is still seen through a slice", async () => {
     await tf.setBackend(NATIVE_BACKEND);
     const x = tf.tensor2d([[1, -2, 3], [-4, 5, -6]]);
@@ -147,11 +200,15 @@ describeNative("native backend", () => {
 
   it("rejects inputs the addon cannot take in one line", () => {
     if (!("addon" in loaded)) return;
-    expect(() => loaded.addon.binary(0, new Float32Array(6), new Float32Array(4), new Float32Array(6), false)).toThrow(
+    expect(() => loaded.addon.binary(0, new Float32Array(6), new Float32Array(4), new Float32Array(6), false, 4)).toThrow(
       "binary: invalid small. Expected a length that divides big's 6. Received: 4 elements.",
     );
     expect(() => loaded.addon.unary(1, new Float32Array(3), new Float32Array(2), 0)).toThrow("unary: invalid out. Expected 3 elements (x's length). Received: 2 elements.");
-    expect(() => loaded.addon.sumColumns(new Float32Array(5), new Float32Array(2))).toThrow("sumColumns: invalid out. Expected a length that divides x's 5. Received: 2 elements.");
+    expect(() => loaded.addon.binary(0, new Float32Array(6), new Float32Array(3), new Float32Array(6), false, 2)).toThrow(
+      "binary: invalid inner. Expected a positive integer that divides small's 3. Received: 2.",
+    );
+    expect(() => loaded.addon.sumColumns(new Float32Array(5), new Float32Array(2), 1)).toThrow("sumColumns: invalid out. Expected a length that divides x's 5. Received: 2 elements.");
+    expect(() => loaded.addon.sumColumns(new Float32Array(6), new Float32Array(3), 2)).toThrow("sumColumns: invalid outer. Expected a positive integer that divides out's 3. Received: 2.");
   });
 
   it("gives the course's first model the same gradients as cpu, and leaks no tensor", async () => {

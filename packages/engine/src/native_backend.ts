@@ -8,6 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { NativeAddon } from "./native_addon";
+import { allocateFloat32, asOutOfMemory, describeInputs } from "./oom";
+import { RMSPROP_KERNEL } from "./optimizers";
 
 type TensorInfo = tf.TensorInfo;
 type KernelArgs = { inputs: Record<string, TensorInfo>; backend: NativeBackend; attrs?: Record<string, any> };
@@ -44,7 +46,7 @@ class BufferPool {
       return reused;
     }
     // No zero-filling: every native kernel writes all of its output.
-    const out = n === 0 ? new Float32Array(0) : new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+    const out = n === 0 ? new Float32Array(0) : allocateFloat32(n);
     this.owned.add(out.buffer as ArrayBuffer);
     return out;
   }
@@ -103,6 +105,30 @@ export class NativeBackend extends MathBackendCPU {
   }
 }
 
+/**
+ * `inner` when `small` (right-aligned) is `big` repeated along one run of axes, that is
+ * big [outer, middle, inner] against small [outer, inner]; undefined otherwise.
+ */
+export function middleBroadcast(big: readonly number[], small: readonly number[]): number | undefined {
+  const lead = small.length - big.length;
+  if (lead > 0 && small.slice(0, lead).some((d) => d !== 1)) return undefined;
+  let phase = 0; // 0: leading kept axes, 1: repeated axes, 2: trailing kept axes
+  let inner = 1;
+  for (let i = 0; i < big.length; i++) {
+    const s = i + lead >= 0 ? small[i + lead] : 1;
+    const d = big[i];
+    if (d === 1 && s === 1) continue; // neither kept nor repeated
+    if (s === d) {
+      if (phase === 1) phase = 2;
+      if (phase === 2) inner *= d;
+    } else if (s === 1) {
+      if (phase === 2) return undefined;
+      phase = 1;
+    } else return undefined;
+  }
+  return phase === 0 ? size(small as number[]) : inner;
+}
+
 const pads = (p: { top: number; left: number; bottom: number; right: number }): number[] => [p.top, p.left, p.bottom, p.right];
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -124,14 +150,29 @@ export function registerNativeBackend(addon: NativeAddon, priority: number): voi
       setupFunc: config.setupFunc,
       disposeFunc: config.disposeFunc,
       kernelFunc: ((args: KernelArgs) => {
-        const quick = fast?.(args);
-        if (quick) return quick;
-        const out = fallback(args);
-        exposeShared(args, out);
-        return out;
+        try {
+          const quick = fast?.(args);
+          if (quick) return quick;
+          const out = fallback(args);
+          exposeShared(args, out);
+          return out;
+        } catch (e) {
+          const oom = asOutOfMemory(e);
+          throw oom ? oom.within(name, describeInputs(args.inputs)) : e;
+        }
       }) as unknown as tf.KernelFunc,
     });
   }
+  tf.registerKernel({ kernelName: RMSPROP_KERNEL, backendName: NATIVE_BACKEND, kernelFunc: rmspropKernel as unknown as tf.KernelFunc });
+}
+
+/** The fused RMSprop step of {@link rmspropStep}: three new tensors from one pass. */
+function rmspropKernel({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo[] {
+  const { value, meanSquare, moment, grad } = inputs;
+  const [v, ms, mom, g] = [value, meanSquare, moment, grad].map((t) => backend.f32(t) ?? Float32Array.from(backend.readSync(t.dataId) as ArrayLike<number>));
+  const outs = [0, 1, 2].map(() => backend.pool.take(v.length));
+  backend.addon.rmsprop(v, ms, mom, g, outs[0], outs[1], outs[2], attrs.hyper, attrs.epsilonInsideSqrt);
+  return outs.map((o) => backend.output(value.shape, o));
 }
 
 /**
@@ -232,14 +273,10 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
   };
 
   /**
-   * Elementwise float32 ops in the shapes training produces: equal shapes, a
-   * scalar, or one side equal to the other's trailing dimensions (a bias).
-   * tfjs's cpu kernels walk generic broadcast indices, 20-50x slower.
-   */
-  /**
-   * Elementwise float32 ops in the shapes training produces (equal shapes, a scalar, or
-   * one side equal to the other's trailing dimensions: a bias), in the addon: tfjs's cpu
-   * kernels walk generic broadcast indices in JavaScript, 20-50x slower.
+   * Elementwise float32 ops where one side is the other repeated along one run of axes:
+   * equal shapes, a scalar, a bias ([C] against [N, H, W, C]), a per-sample value ([N, 1,
+   * 1, C] against [N, H, W, C]: the gradient of a global pooling). tfjs's cpu kernels walk
+   * generic broadcast indices in JavaScript, 20-100x slower.
    */
   const binary = (op: 0 | 1 | 2 | 3) => ({ inputs, backend }: KernelArgs): TensorInfo | undefined => {
     const { a, b } = inputs;
@@ -248,12 +285,10 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     if (!av || !bv) return undefined;
     const swapped = av.length < bv.length;
     const [big, small] = swapped ? [b, a] : [a, b];
-    // Leading 1s do not matter ([1, 1, 1, C] against [N, H, W, C] is a bias too).
-    const smallShape = small.shape.slice(small.shape.findIndex((d) => d !== 1) < 0 ? small.shape.length : small.shape.findIndex((d) => d !== 1));
-    const trailing = small.shape.length <= big.shape.length && smallShape.every((d, i) => d === big.shape[big.shape.length - smallShape.length + i]);
-    if (!trailing && size(small.shape) !== 1) return undefined;
+    const inner = middleBroadcast(big.shape, small.shape);
+    if (inner === undefined) return undefined;
     const out = backend.pool.take(size(big.shape));
-    backend.addon.binary(op, swapped ? bv : av, swapped ? av : bv, out, swapped);
+    backend.addon.binary(op, swapped ? bv : av, swapped ? av : bv, out, swapped, inner);
     return backend.output(big.shape, out);
   };
   const unary = (op: 0 | 1 | 2 | 3) => ({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo | undefined => {
@@ -264,27 +299,51 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     return backend.output(inputs.x.shape, out);
   };
 
-  /** Sums over every axis but the last (a bias gradient, batch statistics) or over all axes. */
+  /** Sums over one run of adjacent axes (a bias gradient, a global pooling, batch statistics, a total). */
   const reduceSum = ({ inputs, backend, attrs = {} }: KernelArgs): TensorInfo | undefined => {
-    // Column sums (a bias gradient: every axis but the last) and total sums.
     const { x } = inputs;
     const xv = backend.f32(x);
-    if (!xv || x.shape.length === 0) return undefined;
+    if (!xv || xv.length === 0 || x.shape.length === 0) return undefined;
     const rank = x.shape.length;
     const given: Array<number | null> = Array.isArray(attrs.axis) ? attrs.axis : [attrs.axis ?? null];
-    const axes = given.map((a) => (a == null ? null : a < 0 ? a + rank : a));
-    const all = axes[0] === null || axes.length === rank;
-    const leading = axes.length === rank - 1 && axes.every((a, i) => a === i);
-    if (!all && !leading) return undefined;
-    const cols = all ? 1 : x.shape[rank - 1];
-    if (xv.length === 0 || cols === 0) return undefined;
-    const out = backend.pool.take(cols);
-    backend.addon.sumColumns(xv, out);
-    const shape = attrs.keepDims ? x.shape.map((d, i) => (all || i < rank - 1 ? 1 : d)) : all ? [] : [cols];
+    const axes = given[0] === null ? x.shape.map((_, i) => i) : [...new Set(given.map((a) => (a! < 0 ? a! + rank : a!)))].sort((p, q) => p - q);
+    if (axes.some((a, i) => a !== axes[0] + i)) return undefined; // not one run
+    const first = axes[0];
+    const last = axes[axes.length - 1];
+    const outer = size(x.shape.slice(0, first));
+    const cols = size(x.shape.slice(last + 1));
+    const out = backend.pool.take(outer * cols);
+    backend.addon.sumColumns(xv, out, outer);
+    const shape = attrs.keepDims ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)) : x.shape.filter((_, i) => i < first || i > last);
     return backend.output(shape, out);
   };
 
   return {
+    GatherV2: ({ inputs, backend, attrs = {} }) => {
+      // Rows picked by index (fit slices every batch out of the whole dataset this way):
+      // whole-row copies instead of tfjs's index arithmetic per element (~3 ms a lesson-1 batch).
+      const { x, indices } = inputs;
+      if ((attrs.batchDims ?? 0) !== 0 || indices.dtype !== "int32") return undefined;
+      const xv = backend.data.get(x.dataId).values as Float32Array | Int32Array;
+      const iv = backend.data.get(indices.dataId).values as Int32Array;
+      if (!(xv instanceof Float32Array || xv instanceof Int32Array) || !(iv instanceof Int32Array)) return undefined;
+      const axis = ((attrs.axis ?? 0) + x.shape.length) % Math.max(1, x.shape.length);
+      const rows = x.shape[axis];
+      for (let j = 0; j < iv.length; j++) if (!(iv[j] >= 0 && iv[j] < rows)) return undefined; // cpu's error
+      const outer = size(x.shape.slice(0, axis));
+      const inner = size(x.shape.slice(axis + 1));
+      const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+      const out = xv instanceof Float32Array ? backend.pool.take(size(outShape)) : new Int32Array(size(outShape));
+      for (let o = 0, at = 0; o < outer; o++) {
+        const base = o * rows * inner;
+        for (let j = 0; j < iv.length; j++, at += inner) {
+          const from = base + iv[j] * inner;
+          if (inner === 1) out[at] = xv[from];
+          else out.set(xv.subarray(from, from + inner), at);
+        }
+      }
+      return backend.makeTensorInfo(outShape, x.dtype, out);
+    },
     Tile: ({ inputs, backend, attrs = {} }) => {
       // Repeating a block along leading axes (batch statistics broadcast back in
       // BatchNormalization's gradient): whole-block copies instead of an index per element.
