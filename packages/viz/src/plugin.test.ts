@@ -2,9 +2,10 @@ import * as tf from "@tensorflow/tfjs";
 import type { MimeBundle, Renderer } from "@convlab/kernel";
 import { confusionMatrix } from "./confusion_matrix";
 import { Figure } from "./figure";
-import { figureRenderer, LayersApi, loadLayers, modelBundle, modelRenderer, plugin } from "./plugin";
+import { summary, summaryTable } from "@convlab/layers";
+import { figureRenderer, modelRenderer, plugin } from "./plugin";
 import { toPng } from "./to_png";
-import { SummaryTable, summaryHtml } from "./summary_html";
+import { summaryHtml } from "./summary_html";
 import { decode } from "./testing/png";
 
 function activate(): Renderer[] {
@@ -19,15 +20,6 @@ function figure(): Figure {
   x.dispose();
   return fig;
 }
-
-const TABLE: SummaryTable = {
-  modelName: "tiny",
-  columns: ["Layer (type)", "Output Shape", "Param #"],
-  rows: [["dense_1 (Dense)", "(None, 2)", "8"]],
-  totalParams: 8,
-  trainableParams: 8,
-  nonTrainableParams: 0,
-};
 
 describe("plugin", () => {
   let model: tf.Sequential;
@@ -66,36 +58,16 @@ describe("plugin", () => {
     expect((await decode(cmBundle["image/png"] as Uint8Array)).width).toBe(cm.width);
   });
 
-  it("renders a model as an HTML summary from @convlab/layers, and as text without it", () => {
-    const layers: LayersApi = { summaryTable: () => TABLE, summary: (_m, options) => (options.print === false ? "Model: \"tiny\" (Keras text)" : undefined) };
-    const rich = modelBundle(model, layers);
-    expect(Object.keys(rich).sort()).toEqual(["text/html", "text/plain"]);
-    expect(rich["text/html"]).toContain('Model: "tiny"');
-    expect(rich["text/plain"]).toBe('Model: "tiny" (Keras text)');
-    const plain = modelBundle(model, undefined);
-    expect(Object.keys(plain)).toEqual(["text/plain"]);
-    expect(plain["text/plain"]).toContain("Total params: 8");
-    const tableOnly = modelBundle(model, { summaryTable: () => TABLE });
-    expect(tableOnly["text/plain"]).toContain("Total params: 8"); // tfjs's own text beside the HTML
-    expect(tableOnly["text/html"]).toContain("<table");
-  });
-
-  it("loads @convlab/layers lazily: its summary table as HTML when it is built, text otherwise", () => {
-    const layers = loadLayers();
+  it("renders a model as the HTML summary table and the Keras text of @convlab/layers", () => {
     const bundle = modelRenderer.render(model) as MimeBundle;
-    if (typeof layers?.summaryTable === "function" && typeof layers.summary === "function") {
-      expect(Object.keys(bundle).sort()).toEqual(["text/html", "text/plain"]);
-      expect(bundle["text/html"]).toBe(summaryHtml(layers.summaryTable(model)));
-      expect(bundle["text/plain"]).toBe(layers.summary(model, { print: false }));
-      expect(bundle["text/html"]).toContain("<b>Total params:</b> 8");
-    } else {
-      expect(Object.keys(bundle)).toEqual(["text/plain"]);
-      expect(bundle["text/plain"]).toContain("Total params: 8");
-    }
+    expect(Object.keys(bundle).sort()).toEqual(["text/html", "text/plain"]);
+    expect(bundle["text/html"]).toBe(summaryHtml(summaryTable(model)));
+    expect(bundle["text/plain"]).toBe(summary(model, { print: false }));
+    expect(bundle["text/html"]).toContain("<b>Total params:</b> 8");
   });
 
   it("shows a model that is not built yet as one line of text", () => {
     const empty = tf.sequential({ name: "empty" });
-    expect(modelBundle(empty, undefined)["text/plain"]).toMatch(/^<Sequential "empty": .+>$/);
+    expect((modelRenderer.render(empty) as MimeBundle)["text/plain"]).toMatch(/^<Sequential "empty": .+>$/);
   });
 });

@@ -5,27 +5,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ConvlabPlugin, MimeBundle, Renderer } from "@convlab/kernel";
+import { summary, summaryTable } from "@convlab/layers";
 import { Figure } from "./figure";
-import { SummaryTable, summaryHtml } from "./summary_html";
-
-/** What the viz renderers use of @convlab/layers, when it is installed and built. @internal */
-export interface LayersApi {
-  summaryTable?: (model: tf.LayersModel) => SummaryTable;
-  summary?: (model: tf.LayersModel, options: { print: false }) => unknown;
-}
-
-/**
- * @convlab/layers, loaded on first use: viz works (text summaries) before layers is built,
- * and the kernel does not load layers unless a model is shown. @internal
- */
-export function loadLayers(): LayersApi | undefined {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require("@convlab/layers") as LayersApi;
-  } catch {
-    return undefined;
-  }
-}
+import { summaryHtml } from "./summary_html";
 
 /** Claims {@link Figure}s (and subclasses such as ConfusionMatrix): `image/png` + `text/plain`. */
 export const figureRenderer: Renderer = {
@@ -37,36 +19,20 @@ export const figureRenderer: Renderer = {
 
 /**
  * Claims `tf.LayersModel`s: `text/html` (the summary table of @convlab/layers' `summaryTable`)
- * and `text/plain` (its `summary(model, {print: false})`, else tfjs's own summary); only
- * `text/plain` when @convlab/layers is not available.
+ * and `text/plain` (its Keras text). A model that is not built yet (a Sequential without an
+ * input shape) is one line of text.
  */
 export const modelRenderer: Renderer = {
   id: "@convlab/viz:model",
   render(value: unknown): MimeBundle | undefined {
-    return value instanceof tf.LayersModel ? modelBundle(value, loadLayers()) : undefined;
+    if (!(value instanceof tf.LayersModel)) return undefined;
+    try {
+      return { "text/html": summaryHtml(summaryTable(value)), "text/plain": summary(value, { print: false }) };
+    } catch (error) {
+      return { "text/plain": `<${value.getClassName()} "${value.name}": ${(error as Error).message.split("\n")[0]}>` };
+    }
   },
 };
-
-/** The bundle of a model, with the layers API given (or not). @internal */
-export function modelBundle(model: tf.LayersModel, layers: LayersApi | undefined): MimeBundle {
-  let plain: string | undefined;
-  if (typeof layers?.summary === "function") {
-    const text = layers.summary(model, { print: false });
-    if (typeof text === "string") plain = text;
-  }
-  if (plain === undefined) {
-    try {
-      const lines: string[] = [];
-      model.summary(undefined, undefined, (...message: unknown[]) => lines.push(message.join(" ")));
-      plain = lines.join("\n");
-    } catch (error) {
-      // a Sequential model without inputShape has no shapes to show yet
-      return { "text/plain": `<${model.getClassName()} "${model.name}": ${(error as Error).message.split("\n")[0]}>` };
-    }
-  }
-  if (typeof layers?.summaryTable !== "function") return { "text/plain": plain };
-  return { "text/html": summaryHtml(layers.summaryTable(model)), "text/plain": plain };
-}
 
 /**
  * The viz plugin, activated by the convlab kernel at start: adds the Figure and model

@@ -3,19 +3,9 @@
  * @convlab/layers) as an HTML table for the notebook.
  */
 import { fail, show } from "@convlab/engine";
+import type { SummaryTable } from "@convlab/layers";
 
-/**
- * A model summary as data, the shape `summaryTable(model)` of @convlab/layers returns:
- * Keras's columns ("Layer (type)", "Output Shape", "Param #"), one row per layer.
- */
-export interface SummaryTable {
-  modelName: string;
-  columns: string[];
-  rows: string[][];
-  totalParams: number;
-  trainableParams: number;
-  nonTrainableParams: number;
-}
+export type { SummaryTable };
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
