@@ -11,16 +11,17 @@ const loaded = loadNativeAddon();
 const describeNative = "addon" in loaded ? describe : describe.skip;
 if (!("addon" in loaded)) console.warn(`native backend tests skipped: ${loaded.error}`);
 
-/** Runs `fn` on a backend and returns plain arrays of its results. */
-async function on(backend: string, fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+/** Runs `fn` on a backend and returns the shapes and plain arrays of its results. */
+async function on(backend: string, fn: () => tf.Tensor | tf.Tensor[]): Promise<{ shapes: number[][]; values: Float32Array[] }> {
   await tf.setBackend(backend);
   const out = tf.tidy(() => {
     const r = fn();
     return Array.isArray(r) ? r : [r];
   });
   const values = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
+  const shapes = out.map((t) => t.shape);
   tf.dispose(out);
-  return values;
+  return { shapes, values };
 }
 
 function maxRelError(actual: Float32Array, expected: Float32Array): number {
@@ -36,7 +37,8 @@ function maxRelError(actual: Float32Array, expected: Float32Array): number {
 async function compare(fn: () => tf.Tensor | tf.Tensor[]): Promise<void> {
   const expected = await on("cpu", fn);
   const actual = await on(NATIVE_BACKEND, fn);
-  actual.forEach((a, i) => expect(maxRelError(a, expected[i])).toBeLessThanOrEqual(1e-4));
+  expect(actual.shapes).toEqual(expected.shapes);
+  actual.values.forEach((a, i) => expect(maxRelError(a, expected.values[i])).toBeLessThanOrEqual(1e-4));
 }
 
 describeNative("native backend", () => {
@@ -161,6 +163,7 @@ describeNative("native backend", () => {
       const gap = (xx: tf.Tensor) => tf.layers.globalAveragePooling2d({}).apply(xx) as tf.Tensor;
       return [
         x.mul(perSample), perSample.sub(x), x.div(perRow.abs().add(1)), r([4, 9], 20).add(column), column.sub(r([4, 9], 20)),
+        tf.scalar(2).sub(tf.tensor1d([3])), tf.tensor2d([[3]]).mul(tf.tensor1d([2])),
         x.sum([1, 2]), x.mean([1, 2]), x.mean([1, 2], true), x.sum([2, 1]), x.sum([1, 2, 3]), x.sum(0), x.max([1, 2]),
         tf.grad((xx: tf.Tensor) => gap(xx).square().sum())(x),
       ];
@@ -178,6 +181,8 @@ describeNative("native backend", () => {
     [[4, 5, 6, 7], [4, 1, 6, 1], undefined],
     [[4, 5], [5, 1], undefined],
     [[4, 5], [2, 4, 5], undefined],
+    [[], [1], undefined],
+    [[5], [1, 5], undefined],
   ])("middleBroadcast(%j, %j) is %p", (big, small, inner) => {
     expect(middleBroadcast(big, small)).toBe(inner);
   });

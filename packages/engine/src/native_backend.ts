@@ -110,8 +110,9 @@ export class NativeBackend extends MathBackendCPU {
  * big [outer, middle, inner] against small [outer, inner]; undefined otherwise.
  */
 export function middleBroadcast(big: readonly number[], small: readonly number[]): number | undefined {
+  // A small side of higher rank would make the output's rank its own, not big's.
+  if (small.length > big.length) return undefined;
   const lead = small.length - big.length;
-  if (lead > 0 && small.slice(0, lead).some((d) => d !== 1)) return undefined;
   let phase = 0; // 0: leading kept axes, 1: repeated axes, 2: trailing kept axes
   let inner = 1;
   for (let i = 0; i < big.length; i++) {
@@ -283,7 +284,8 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     const av = backend.f32(a);
     const bv = backend.f32(b);
     if (!av || !bv) return undefined;
-    const swapped = av.length < bv.length;
+    // The output has the shape of the side with more values (of higher rank on a tie: [1] vs []).
+    const swapped = av.length < bv.length || (av.length === bv.length && a.shape.length < b.shape.length);
     const [big, small] = swapped ? [b, a] : [a, b];
     const inner = middleBroadcast(big.shape, small.shape);
     if (inner === undefined) return undefined;
