@@ -27,3 +27,5 @@ export type { DatasetName, DatasetSplits, LoadDataArgs } from "./load_data";
 export type { DownloadProgress, ProgressCallback } from "./download";
 export { readIdxFile, parseIdx } from "./idx";
 export { readNpzFile, parseNpy } from "./npz";
+export { loadImage, COLOR_MODES } from "./image_file";
+export type { LoadImageArgs, ColorMode } from "./image_file";

@@ -10,6 +10,7 @@ import {
   serializeNotebook,
   setKernelMetadata,
   splitLines,
+  isLineSplitMime,
   writeNotebook,
 } from "./notebook_file";
 import { OK_CELLS, nbformatCheck, notebookJson, readJson } from "./testing/notebook_fixtures";
@@ -239,6 +240,40 @@ describe("serializeNotebook", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("splits text, JavaScript and SVG bundles into lines but keeps PNG base64 and JSON whole, as nbformat does", () => {
+    const png = "iVBORw0KGgo=";
+    const nb: Notebook = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [
+        {
+          id: "c1",
+          cell_type: "code",
+          metadata: {},
+          source: "",
+          execution_count: 1,
+          outputs: [
+            {
+              output_type: "display_data",
+              data: { "image/png": png, "image/jpeg": "/9j/4AAQ", "text/html": "<b>\nx</b>", "image/svg+xml": "<svg>\n</svg>", "application/javascript": "a;\nb;", "application/vnd.x+json": { a: 1 } },
+              metadata: {},
+            },
+          ],
+        },
+      ],
+    };
+    const data = JSON.parse(serializeNotebook(nb)).cells[0].outputs[0].data;
+    expect(data["image/png"]).toBe(png);
+    expect(data["image/jpeg"]).toBe("/9j/4AAQ");
+    expect(data["text/html"]).toEqual(["<b>\n", "x</b>"]);
+    expect(data["image/svg+xml"]).toEqual(["<svg>\n", "</svg>"]);
+    expect(data["application/javascript"]).toEqual(["a;\n", "b;"]);
+    expect(data["application/vnd.x+json"]).toEqual({ a: 1 });
+    expect(isLineSplitMime("text/markdown")).toBe(true);
+    expect(isLineSplitMime("image/png")).toBe(false);
   });
 
   it("gives code cells outputs and execution_count, and never markdown cells", () => {

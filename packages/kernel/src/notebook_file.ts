@@ -3,7 +3,7 @@
  * for `convlab run`.
  *
  * Files are written the way Jupyter writes them (one-space indentation,
- * sorted keys, multi-line strings split into lists of lines, trailing
+ * sorted keys, sources, streams and text bundles split into lists of lines, trailing
  * newline), so an executed notebook diffs cleanly against one saved by
  * Jupyter Notebook.
  */
@@ -222,6 +222,15 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/**
+ * True for the mime types whose string data nbformat stores as a list of lines: `text/*`,
+ * `application/javascript` and `image/svg+xml` (nbformat's `_split_mimebundle`). Base64 data
+ * such as `image/png` and JSON bundles stay one value, so readers can take them as they are.
+ */
+export function isLineSplitMime(mime: string): boolean {
+  return mime.startsWith("text/") || mime === "application/javascript" || mime === "image/svg+xml";
+}
+
 function splitOutput(output: NbOutput): NbOutput {
   if (output.output_type === "stream") {
     return { ...output, text: splitLines(Array.isArray(output.text) ? output.text.join("") : output.text) };
@@ -229,9 +238,7 @@ function splitOutput(output: NbOutput): NbOutput {
   if (output.output_type === "display_data" || output.output_type === "execute_result") {
     const data: Record<string, unknown> = {};
     for (const [mime, value] of Object.entries(output.data ?? {})) {
-      // nbformat stores every string bundle as lines except JSON ones.
-      const isJson = mime === "application/json" || mime.endsWith("+json");
-      data[mime] = typeof value === "string" && !isJson ? splitLines(value) : value;
+      data[mime] = typeof value === "string" && isLineSplitMime(mime) ? splitLines(value) : value;
     }
     return { ...output, data, metadata: output.metadata ?? {} };
   }

@@ -22,6 +22,18 @@ describe("param", () => {
     expect(param("dataset", "mnist")).toBe("fashion");
   });
 
+  it("types the value by the default's type, not its literal, so comparisons type-check", () => {
+    process.env.CONVLAB_EPOCHS = "1";
+    process.env.CONVLAB_DATASET = "fashion";
+    // With a literal type (`5`, `"mnist"`) these comparisons would not compile (TS2367).
+    const epochs = param("epochs", 5);
+    const dataset = param("dataset", "mnist");
+    expect(epochs === 1).toBe(true);
+    expect(dataset === "fashion").toBe(true);
+    const shuffle: boolean = param("shuffle", true);
+    expect(shuffle).toBe(true);
+  });
+
   it("rejects an override of the wrong type in one line", () => {
     process.env.CONVLAB_EPOCHS = "five";
     expect(() => param("epochs", 5)).toThrow(

@@ -14,10 +14,16 @@ export function paramEnvName(key: string): string {
  * A notebook parameter: `defaultValue` unless the environment overrides it,
  * converted to the default's type (number, boolean or string).
  *
+ * The result is typed `number`, `boolean` or `string`, never the default's
+ * literal type (`5`), so that `EPOCHS === 1` or `EPOCHS = 2` type-checks.
+ *
  * @example const EPOCHS = param("epochs", 5);  // CONVLAB_EPOCHS=1 -> 1
  * @throws ConvlabError when the override cannot be read as the default's type.
  * papermill counterpart: a cell tagged `parameters`.
  */
+export function param(name: string, defaultValue: number): number;
+export function param(name: string, defaultValue: boolean): boolean;
+export function param(name: string, defaultValue: string): string;
 export function param<T extends number | boolean | string>(name: string, defaultValue: T): T {
   const envName = paramEnvName(name);
   const raw = process.env[envName];

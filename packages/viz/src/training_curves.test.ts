@@ -70,6 +70,26 @@ describe("trainingCurves", () => {
     expect(trainingCurves({ history: { loss: [0.7] } }, { width: 200, height: 150 }).height).toBe(150);
   });
 
+  it("keeps every point visible when the legend cannot avoid them (a single epoch, long names)", async () => {
+    // With one epoch every point sits mid-panel, and a legend this wide covers the middle in every corner.
+    const values = { "first model": [0.8, 0.6], "deeper model": [0.4, 0.2] }; // [train, validation]
+    const runs = Object.fromEntries(Object.entries(values).map(([name, [train, val]]) => [name, { loss: [train], val_loss: [val] }]));
+    const img = await decode(trainingCurves(runs).toPng());
+    // Where the panel puts value v (same air and ticks as drawPanel).
+    const [lo, hi] = [0.2 - 0.6 * 0.04, 0.8 + 0.6 * 0.04];
+    const { ticks } = niceTicks(lo, hi, 5);
+    const [top, bottom] = [PLOT_MARGIN.top, PANEL_HEIGHT - PLOT_MARGIN.bottom];
+    const py = (v: number) => bottom - ((v - ticks[0]) / (ticks[ticks.length - 1] - ticks[0])) * (bottom - top);
+    const x = (PLOT_MARGIN.left + PANEL_WIDTH - PLOT_MARGIN.right) / 2;
+    for (const [name, color] of [["first model", BLUE], ["deeper model", ORANGE]] as const) {
+      for (const v of values[name]) {
+        const y = py(v);
+        const seen = countPixels(img, Math.floor(x) - 4, Math.floor(y) - 4, Math.floor(x) + 5, Math.floor(y) + 5, (rgba) => near(rgba, color, 40));
+        expect([name, v, seen >= 6]).toEqual([name, v, true]);
+      }
+    }
+  });
+
   it("says what is wrong in one line", () => {
     expect(errorOf(() => trainingCurves(keras, { metrics: ["los"] }))).toBe(
       'trainingCurves: invalid metric. Expected one of "loss", "acc". Received: metric="los". Did you mean `loss`?',

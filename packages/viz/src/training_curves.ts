@@ -67,7 +67,8 @@ interface Series {
 /**
  * Training curves as a {@link Figure}: one panel per metric (loss, accuracy…) with epochs on
  * the x axis (1, 2, …), the training series as a solid line with dots and the `val_` series
- * dashed, ticks, axis labels and a legend placed in the emptiest corner. Several named
+ * dashed, ticks, axis labels and a legend placed in the emptiest corner (points that no corner
+ * leaves free, as with a single epoch, are drawn again over the legend). Several named
  * histories share each panel, one colour per model.
  *
  * Size: `metrics.length · width` x `height` (+ 24 with a title). NaN values (a diverged loss)
@@ -290,17 +291,36 @@ function drawPanel(ctx: CanvasRenderingContext2D, x0: number, y0: number, w: num
     });
     ctx.stroke();
     ctx.setLineDash([]);
-    ctx.fillStyle = s.dashed ? "#ffffff" : s.color;
-    ctx.lineWidth = 1.5;
-    s.values.forEach((v, i) => {
-      if (!Number.isFinite(v)) return;
-      ctx.beginPath();
-      ctx.arc(px(i + 1), py(v), s.dashed ? 2.5 : 3, 0, 2 * Math.PI);
-      ctx.fill();
-      if (s.dashed) ctx.stroke();
-    });
+    drawDots(ctx, s, px, py);
   }
-  drawLegend(ctx, series, { left, right, top, bottom }, points);
+  const box = drawLegend(ctx, series, { left, right, top, bottom }, points);
+  // When no corner is free (e.g. a single epoch: every point sits in the middle of the
+  // panel), the legend covers some points: draw those dots again, over the legend.
+  for (const s of series) drawDots(ctx, s, px, py, box);
+}
+
+/** The dots of one series (filled for training, hollow for validation); only those inside `within` when given. */
+function drawDots(ctx: CanvasRenderingContext2D, s: Series, px: (e: number) => number, py: (v: number) => number, within?: Box): void {
+  ctx.strokeStyle = s.color;
+  ctx.fillStyle = s.dashed ? "#ffffff" : s.color;
+  ctx.lineWidth = 1.5;
+  s.values.forEach((v, i) => {
+    if (!Number.isFinite(v)) return;
+    const [x, y] = [px(i + 1), py(v)];
+    if (within && !(x >= within.x - 4 && x <= within.x + within.w + 4 && y >= within.y - 4 && y <= within.y + within.h + 4)) return;
+    ctx.beginPath();
+    ctx.arc(x, y, s.dashed ? 2.5 : 3, 0, 2 * Math.PI);
+    ctx.fill();
+    if (s.dashed) ctx.stroke();
+  });
+}
+
+/** A rectangle in canvas pixels. */
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
 }
 
 /** Integer epoch ticks: every epoch up to 10, then multiples of a nice step. */
@@ -320,8 +340,8 @@ function line(ctx: CanvasRenderingContext2D, x1: number, y1: number, x2: number,
   ctx.stroke();
 }
 
-/** The legend box, in whichever corner of the plot covers the fewest points. */
-function drawLegend(ctx: CanvasRenderingContext2D, series: Series[], area: { left: number; right: number; top: number; bottom: number }, points: Array<[number, number]>): void {
+/** The legend box, in whichever corner of the plot covers the fewest points; returns where it went. */
+function drawLegend(ctx: CanvasRenderingContext2D, series: Series[], area: { left: number; right: number; top: number; bottom: number }, points: Array<[number, number]>): Box {
   const rowH = 16;
   const boxW = Math.ceil(Math.max(...series.map((s) => measure(s.label, font(11))))) + 40;
   const boxH = series.length * rowH + 8;
@@ -351,4 +371,5 @@ function drawLegend(ctx: CanvasRenderingContext2D, series: Series[], area: { lef
     ctx.textBaseline = "middle";
     ctx.fillText(s.label, bx + 34, cy);
   });
+  return { x: bx, y: by, w: boxW, h: boxH };
 }
