@@ -6,9 +6,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { expectOneOf, fail, show } from "@convlab/engine";
+import { expectKnownKeys, expectOneOf, fail, show } from "@convlab/engine";
 import { createCanvas, Image, loadImage as canvasLoadImage } from "canvas";
-import { checkOptionKeys } from "./load_data";
 import { Uint8Tensor } from "./uint8_tensor";
 
 /** The colour modes of {@link loadImage}, with their channel counts 3, 1 and 4. */
@@ -64,7 +63,7 @@ export async function loadImage(file: string, options: LoadImageArgs = {}): Prom
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw fail(`${unit}: invalid options. Expected an object such as { targetSize: [224, 224] }. Received: options=${show(options)}.`);
   }
-  checkOptionKeys(unit, options, OPTION_KEYS);
+  expectKnownKeys(unit, options, OPTION_KEYS);
   const colorMode = expectOneOf(unit, "colorMode", options.colorMode ?? "rgb", COLOR_MODES);
   const targetSize = options.targetSize === undefined ? undefined : checkTargetSize(unit, options.targetSize);
 

@@ -12,7 +12,7 @@
  * A file that is found but broken is an error, never skipped: silently
  * reading other data than the one placed would be worse.
  */
-import { closest, ConvlabError, fail, show } from "@convlab/engine";
+import { ConvlabError, expectKnownKeys, fail, show } from "@convlab/engine";
 import { promises as fsp } from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -233,7 +233,7 @@ function checkOptions(unit: string, options: LoadDataArgs): void {
   if (options === null || typeof options !== "object") {
     throw fail(`${unit}: invalid options. Expected an object. Received: ${show(options)}.`);
   }
-  checkOptionKeys(unit, options, OPTION_KEYS);
+  expectKnownKeys(unit, options, OPTION_KEYS);
   const { dataDir, download, baseUrl, onProgress } = options;
   if (dataDir !== undefined && (typeof dataDir !== "string" || dataDir === "")) {
     throw fail(`${unit}: invalid dataDir. Expected a folder path. Received: dataDir=${show(dataDir)}.`);
@@ -246,16 +246,6 @@ function checkOptions(unit: string, options: LoadDataArgs): void {
   }
   if (onProgress !== undefined && onProgress !== false && typeof onProgress !== "function") {
     throw fail(`${unit}: invalid onProgress. Expected a function or false. Received: onProgress=${show(onProgress)}.`);
-  }
-}
-
-/** Throws on a key of `options` not in `keys`, suggesting the nearest: "Did you mean `baseUrl`?". */
-export function checkOptionKeys(unit: string, options: object, keys: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!keys.includes(key)) {
-      const hint = closest(key, keys);
-      throw fail(`${unit}: unknown option \`${key}\`. Expected one of ${keys.map((k) => `\`${k}\``).join(", ")}.${hint ? ` Did you mean \`${hint}\`?` : ""}`);
-    }
   }
 }
 

@@ -3,9 +3,9 @@
  * with its class names, and a visible switch to another dataset when the
  * first is not available (MNIST is not packaged by Debian; Fashion-MNIST is).
  */
-import { expectOneOf, fail, show } from "@convlab/engine";
+import { expectKnownKeys, expectOneOf, fail, show } from "@convlab/engine";
 import { FASHION_MNIST_CLASS_NAMES } from "./fashion_mnist";
-import { checkOptionKeys, DATASET_NAMES, DatasetName, DatasetNotFoundError, DISPLAY_NAMES, InternalArgs, LoadDataArgs, loadSplits, OPTION_KEYS } from "./load_data";
+import { DATASET_NAMES, DatasetName, DatasetNotFoundError, DISPLAY_NAMES, InternalArgs, LoadDataArgs, loadSplits, OPTION_KEYS } from "./load_data";
 import { MNIST_CLASS_NAMES } from "./mnist";
 import type { Uint8Tensor } from "./uint8_tensor";
 
@@ -62,7 +62,7 @@ export async function loadDatasetWith(name: DatasetName, options: LoadDatasetArg
   if (options === null || typeof options !== "object") {
     throw fail(`loadDataset: invalid options. Expected an object. Received: ${show(options)}.`);
   }
-  checkOptionKeys("loadDataset", options, [...OPTION_KEYS, "fallback"]);
+  expectKnownKeys("loadDataset", options, [...OPTION_KEYS, "fallback"]);
   const { fallback, ...loadOptions } = options;
   if (fallback !== undefined) expectOneOf("loadDataset", "fallback", fallback, DATASET_NAMES);
   try {

@@ -45,6 +45,19 @@ export function expectOneOf<T extends string>(unit: string, what: string, value:
   throw fail(`${unit}: invalid ${what}. Expected one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}. Received: ${what}=${show(value)}.${hint ? ` Did you mean \`${hint}\`?` : ""}`);
 }
 
+/**
+ * Throws the house error for the first key of `options` outside `allowed`, suggesting the
+ * nearest: "setupWasm: unknown option `thread`. Expected one of `threads`, `startTimeoutMs`.
+ * Did you mean `threads`?". Callers check that `options` is an object first.
+ */
+export function expectKnownKeys(unit: string, options: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (allowed.includes(key)) continue;
+    const hint = closest(key, allowed);
+    throw fail(`${unit}: unknown option \`${key}\`. Expected one of ${allowed.map((k) => `\`${k}\``).join(", ")}.${hint ? ` Did you mean \`${hint}\`?` : ""}`);
+  }
+}
+
 /** The allowed value nearest to `value` by edit distance, when near enough to be a typo. */
 export function closest(value: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;

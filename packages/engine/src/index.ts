@@ -24,7 +24,7 @@ import { fuseTfjsRmsprop } from "./optimizers";
 export { BACKENDS, selectBackend } from "./backend";
 export type { BackendChoice, BackendName } from "./backend";
 export { fileSystem } from "./file_io";
-export { ConvlabError, fail, show, expectOneOf, closest } from "./errors";
+export { ConvlabError, fail, show, expectOneOf, expectKnownKeys, closest } from "./errors";
 export { OutOfMemoryError } from "./oom";
 export { rmspropStep } from "./optimizers";
 export type { RmspropStepArgs } from "./optimizers";

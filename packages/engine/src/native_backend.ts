@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { matMulDims } from "./matmul_shape";
 import type { NativeAddon } from "./native_addon";
 import { allocateFloat32, asOutOfMemory, describeInputs } from "./oom";
 import { RMSPROP_KERNEL } from "./optimizers";
@@ -249,12 +250,7 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     const biasv = bias ? backend.f32(bias) : null;
     if (!av || !bvals || biasv === undefined) return undefined;
     const { transposeA = false, transposeB = false } = attrs;
-    const ra = a.shape.length;
-    const rb = b.shape.length;
-    const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-    const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-    const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-    const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    const { m, k, kb, n } = matMulDims(a.shape, b.shape, transposeA, transposeB);
     if (k !== kb) return undefined; // the cpu kernel reports the mismatch in tfjs's words
     const batchShapeA = a.shape.slice(0, -2);
     const batchShapeB = b.shape.slice(0, -2);

@@ -78,13 +78,13 @@ export function describeInputs(inputs: Record<string, tf.TensorInfo | undefined>
 const PATCHED = Symbol.for("convlab.engine.oom");
 
 /**
- * Makes `fit` and `fitDataset` report an out-of-memory with their batch size. Other
- * errors pass through unchanged.
+ * Makes `fit` report an out-of-memory with its batch size (`fitDataset`'s batches are the
+ * dataset's own; the kernel's input shapes in the message show their size). Other errors
+ * pass through unchanged.
  */
 export function reportBatchSizeOnOutOfMemory(): void {
   const proto = tf.LayersModel.prototype as unknown as Record<string | symbol, unknown> & {
     fit: (...a: unknown[]) => Promise<unknown>;
-    fitDataset: (...a: unknown[]) => Promise<unknown>;
   };
   if (proto[PATCHED]) return;
   proto[PATCHED] = true;
@@ -97,16 +97,6 @@ export function reportBatchSizeOnOutOfMemory(): void {
       if (!oom) throw e;
       const batchSize = (args[2] as { batchSize?: number } | undefined)?.batchSize ?? 32;
       throw oom.within(undefined, undefined, batchSize);
-    }
-  };
-  const fitDataset = proto.fitDataset;
-  proto.fitDataset = async function (this: unknown, ...args: unknown[]) {
-    try {
-      return await fitDataset.apply(this, args);
-    } catch (e) {
-      const oom = asOutOfMemory(e);
-      if (!oom) throw e;
-      throw oom.within(undefined, undefined, undefined);
     }
   };
 }

@@ -3,7 +3,7 @@
  * colormaps. Every check runs at the entry of a public function, before any
  * pixel is drawn, and throws the house error (one line, unit first).
  */
-import { closest, expectOneOf, fail, show } from "@convlab/engine";
+import { expectKnownKeys, expectOneOf, fail, show } from "@convlab/engine";
 
 /** The colormaps of single-channel images. */
 export const COLORMAPS = ["gray", "viridis", "bwr"] as const;
@@ -27,12 +27,7 @@ export function checkOptions<T extends object>(unit: string, options: T | undefi
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw fail(`${unit}: invalid options. Expected an object such as { ${allowed[0]}: … }. Received: options=${show(options)}.`);
   }
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) {
-      const near = closest(key, allowed);
-      throw fail(`${unit}: unknown option \`${key}\`. Expected one of ${allowed.map((k) => `\`${k}\``).join(", ")}.${near ? ` Did you mean \`${near}\`?` : ""}`);
-    }
-  }
+  expectKnownKeys(unit, options, allowed);
   return options;
 }
 

@@ -8,6 +8,7 @@
  * folds a batched left side into one tall matrix when the right side is
  * shared, and splits other batches into batch-1 products.
  */
+import { matMulDims } from "../matmul_shape";
 import {
   describe,
   f32,
@@ -52,12 +53,7 @@ export function batchMatMul(ctx: KernelContext, args: KernelArgs): TensorInfo {
   if (a === undefined || b === undefined || a.shape.length < 2 || b.shape.length < 2) {
     throw invalidInput(OP, "a and b of rank ≥ 2", shapes);
   }
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  const { m, k, kb, n } = matMulDims(a.shape, b.shape, transposeA, transposeB);
   if (k !== kb) throw invalidInput(OP, `the inner dimensions of a and b to match (${k} ≠ ${kb})`, shapes);
   const batchA = batchOf(a.shape);
   const batchB = batchOf(b.shape);

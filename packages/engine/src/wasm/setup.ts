@@ -3,7 +3,7 @@
  */
 import * as os from "os";
 import * as wasmBackend from "@tensorflow/tfjs-backend-wasm";
-import { closest, fail, show } from "../errors";
+import { expectKnownKeys, fail, show } from "../errors";
 import { installWasmKernels } from "./kernels";
 import type { Tfjs, WasmModule } from "./kernel_util";
 import { listenerSnapshot, loadThreadedModule, removeNewListeners, threadsUnsupportedReason, settleWorkers } from "./threads";
@@ -58,13 +58,7 @@ function validateOptions(options: unknown): Required<WasmSetupOptions> & { expli
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw fail(`setupWasm: invalid options. Expected an object such as { threads: 2 }. Received: options=${show(options)}.`);
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      const near = closest(key, OPTION_KEYS);
-      const hint = near !== undefined ? ` Did you mean \`${near}\`?` : "";
-      throw fail(`setupWasm: unknown option \`${key}\`. Expected one of ${OPTION_KEYS.map((k) => `\`${k}\``).join(", ")}.${hint}`);
-    }
-  }
+  expectKnownKeys("setupWasm", options, OPTION_KEYS);
   const { threads, startTimeoutMs } = options as WasmSetupOptions;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
     throw fail(`setupWasm: invalid threads. Expected an integer in [1, ${MAX_THREADS}]. Received: threads=${show(threads)}.`);
