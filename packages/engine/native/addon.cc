@@ -353,6 +353,18 @@ Napi::Value entry(const Napi::CallbackInfo& info) {
 const char* kShape4 = "[batch, height, width, channels]";
 const char* kFilter4 = "[kh, kw, in, out]";
 
+/** A float32 array and its NHWC shape, given as arguments i and i + 1, whose lengths agree. */
+struct Tensor4 {
+  F32 values;
+  std::vector<int64_t> shape;
+};
+
+Tensor4 tensor4(const Args& args, size_t i, const char* name, const char* shape_name) {
+  Tensor4 t{args.f32(i, name), args.ints(i + 1, shape_name, 4, 1, kShape4)};
+  args.expect_length(t.values, product(t.shape), std::string(shape_name) + " " + join(t.shape));
+  return t;
+}
+
 struct ConvArgs {
   std::vector<int64_t> strides, pads, dilations;
 };
@@ -414,9 +426,7 @@ void expect_shape(const Args& args, const char* name, const std::vector<int64_t>
 Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   Args args(info, "conv2d");
   args.expect_count(9, "x, xShape, w, wShape, out, outShape, strides, pads, dilations[, bias, activation]");
-  F32 x = args.f32(0, "x");
-  auto xs = args.ints(1, "xShape", 4, 1, kShape4);
-  args.expect_length(x, product(xs), "xShape " + join(xs));
+  auto [x, xs] = tensor4(args, 0, "x", "xShape");
   F32 w = args.f32(2, "w");
   auto ws = args.ints(3, "wShape", 4, 1, kFilter4);
   expect_filter_channels(args, "wShape", ws, xs[3], "the input's");
@@ -444,15 +454,11 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
 Napi::Value Conv2DBackwardData(const Napi::CallbackInfo& info) {
   Args args(info, "conv2dBackwardData");
   args.expect_count(9, "dy, dyShape, w, wShape, dx, dxShape, strides, pads, dilations");
-  F32 dy = args.f32(0, "dy");
-  auto dys = args.ints(1, "dyShape", 4, 1, kShape4);
-  args.expect_length(dy, product(dys), "dyShape " + join(dys));
+  auto [dy, dys] = tensor4(args, 0, "dy", "dyShape");
   F32 w = args.f32(2, "w");
   auto ws = args.ints(3, "wShape", 4, 1, kFilter4);
   args.expect_length(w, product(ws), "wShape " + join(ws));
-  F32 dx = args.f32(4, "dx");
-  auto dxs = args.ints(5, "dxShape", 4, 1, kShape4);
-  args.expect_length(dx, product(dxs), "dxShape " + join(dxs));
+  auto [dx, dxs] = tensor4(args, 4, "dx", "dxShape");
   expect_filter_channels(args, "wShape", ws, dxs[3], "dx's");
   ConvArgs p = conv_params(args, 6);
   ConvGeometry g = conv_geometry(args, "wShape", dxs, "dxShape", ws, p);
@@ -467,12 +473,8 @@ Napi::Value Conv2DBackwardData(const Napi::CallbackInfo& info) {
 Napi::Value Conv2DBackwardWeights(const Napi::CallbackInfo& info) {
   Args args(info, "conv2dBackwardWeights");
   args.expect_count(9, "x, xShape, dy, dyShape, dw, dwShape, strides, pads, dilations");
-  F32 x = args.f32(0, "x");
-  auto xs = args.ints(1, "xShape", 4, 1, kShape4);
-  args.expect_length(x, product(xs), "xShape " + join(xs));
-  F32 dy = args.f32(2, "dy");
-  auto dys = args.ints(3, "dyShape", 4, 1, kShape4);
-  args.expect_length(dy, product(dys), "dyShape " + join(dys));
+  auto [x, xs] = tensor4(args, 0, "x", "xShape");
+  auto [dy, dys] = tensor4(args, 2, "dy", "dyShape");
   F32 dw = args.f32(4, "dw");
   auto dws = args.ints(5, "dwShape", 4, 1, kFilter4);
   expect_filter_channels(args, "dwShape", dws, xs[3], "the input's");
@@ -578,9 +580,7 @@ template <void (*Kernel)(const PoolGeometry&, const float*, float*)>
 Napi::Value PoolForward(const Napi::CallbackInfo& info, const char* op) {
   Args args(info, op);
   args.expect_count(7, "x, xShape, out, outShape, window, strides, pads");
-  F32 x = args.f32(0, "x");
-  auto xs = args.ints(1, "xShape", 4, 1, kShape4);
-  args.expect_length(x, product(xs), "xShape " + join(xs));
+  auto [x, xs] = tensor4(args, 0, "x", "xShape");
   F32 out = args.f32(2, "out");
   auto os = args.ints(3, "outShape", 4, 1, kShape4);
   PoolArgs p = pool_params(args, 4);
@@ -604,12 +604,8 @@ Napi::Value AvgPool(const Napi::CallbackInfo& info) {
 Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
   Args args(info, "maxPoolBackward");
   args.expect_count(8, "dy, dyShape, x, xShape, dx, window, strides, pads");
-  F32 dy = args.f32(0, "dy");
-  auto dys = args.ints(1, "dyShape", 4, 1, kShape4);
-  args.expect_length(dy, product(dys), "dyShape " + join(dys));
-  F32 x = args.f32(2, "x");
-  auto xs = args.ints(3, "xShape", 4, 1, kShape4);
-  args.expect_length(x, product(xs), "xShape " + join(xs));
+  auto [dy, dys] = tensor4(args, 0, "dy", "dyShape");
+  auto [x, xs] = tensor4(args, 2, "x", "xShape");
   F32 dx = args.f32(4, "dx");
   args.expect_length(dx, product(xs), "xShape " + join(xs));
   PoolArgs p = pool_params(args, 5);
@@ -625,12 +621,8 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
 Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
   Args args(info, "avgPoolBackward");
   args.expect_count(7, "dy, dyShape, dx, dxShape, window, strides, pads[, divideByValidCount]");
-  F32 dy = args.f32(0, "dy");
-  auto dys = args.ints(1, "dyShape", 4, 1, kShape4);
-  args.expect_length(dy, product(dys), "dyShape " + join(dys));
-  F32 dx = args.f32(2, "dx");
-  auto dxs = args.ints(3, "dxShape", 4, 1, kShape4);
-  args.expect_length(dx, product(dxs), "dxShape " + join(dxs));
+  auto [dy, dys] = tensor4(args, 0, "dy", "dyShape");
+  auto [dx, dxs] = tensor4(args, 2, "dx", "dxShape");
   PoolArgs p = pool_params(args, 4);
   bool by_valid = args.optional_boolean(7, "divideByValidCount", false);
   PoolGeometry g = pool_geometry(args, dxs, "dxShape", p);
