@@ -3,9 +3,23 @@
  * expected, what was received and what to do.
  */
 
-/** An error whose message is meant for a person, shown without a stack. */
+const BRAND = Symbol.for("convlab.ConvlabError");
+
+/**
+ * An error whose message is meant for a person, shown without a stack.
+ *
+ * The same class for every convlab package: @convlab/kernel and @convlab/engine each define it (neither depends on the
+ * other), and `instanceof ConvlabError` holds for an error of either, through a shared brand.
+ */
 export class ConvlabError extends Error {
   override name = "ConvlabError";
+  readonly [BRAND] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // Subclasses (OutOfMemoryError…) keep the ordinary prototype check.
+    if (this !== ConvlabError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
 }
 
 /** Returns a {@link ConvlabError} with `message`; callers `throw fail(...)`. */
