@@ -19,9 +19,17 @@ export function localJupyterPath(root: string): string {
   return dir;
 }
 
-/** Environment for a Jupyter process that finds the convlab kernel. */
+/**
+ * Environment for a Jupyter process that finds the convlab kernel. Debian's Python 3.11
+ * makes debugpy (loaded with ipykernel) print a four-line "frozen modules" warning at
+ * `npm start`; PYDEVD_DISABLE_FILE_VALIDATION, debugpy's own switch, silences it.
+ */
 export function jupyterEnv(jupyterPath: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ...base, JUPYTER_PATH: [jupyterPath, base.JUPYTER_PATH].filter(Boolean).join(path.delimiter) };
+  return {
+    PYDEVD_DISABLE_FILE_VALIDATION: "1",
+    ...base,
+    JUPYTER_PATH: [jupyterPath, base.JUPYTER_PATH].filter(Boolean).join(path.delimiter),
+  };
 }
 
 export async function notebookMain(args: string[]): Promise<number> {
