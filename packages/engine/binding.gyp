@@ -14,7 +14,8 @@
         "native/conv.cc",
         "native/matmul.cc",
         "native/pool.cc",
-        "native/elementwise.cc"
+        "native/elementwise.cc",
+        "native/warp.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { createCanvas } from "canvas";
-import { loadImage } from "./image_file";
+import { decodeImage, loadImage } from "./image_file";
 import { Uint8Tensor } from "./uint8_tensor";
 import { removeDirs, tempDir } from "./testing/fixtures";
 
@@ -128,7 +128,7 @@ describe("loadImage", () => {
 
   test("an undecodable file: one line naming it", async () => {
     const file = write("broken.png", Buffer.from("this is not an image"));
-    await expect(loadImage(file)).rejects.toThrow(`loadImage: cannot decode "${file}". Expected a PNG or JPEG image. Received: 20 bytes that canvas could not decode`);
+    await expect(loadImage(file)).rejects.toThrow(`loadImage: cannot decode "${file}". Expected a PNG, JPEG, GIF or BMP image. Received: 20 bytes that canvas could not decode (Unsupported image type).`);
     await expect(loadImage(file)).rejects.toThrow(/^[^\n]+$/);
   });
 
@@ -143,5 +143,49 @@ describe("loadImage", () => {
       "loadImage: unknown option `target_size`. Expected one of `targetSize`, `colorMode`. Did you mean `targetSize`?",
     );
     await expect(loadImage("")).rejects.toThrow('loadImage: invalid path. Expected the path of a PNG or JPEG file. Received: path="".');
+  });
+});
+
+describe("decodeImage", () => {
+  const canvasImage = (mime: "image/png" | "image/jpeg"): Buffer => {
+    const canvas = createCanvas(6, 4);
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "rgb(200, 40, 10)";
+    ctx.fillRect(0, 0, 6, 4);
+    return mime === "image/png" ? canvas.toBuffer("image/png") : canvas.toBuffer("image/jpeg", { quality: 1 });
+  };
+
+  test("decodes bytes in memory synchronously, with the options of loadImage", () => {
+    const image = decodeImage(canvasImage("image/png"), { targetSize: [2, 3] });
+    expect(image.shape).toEqual([2, 3, 3]);
+    expect(Array.from(image.data.slice(0, 3))).toEqual([200, 40, 10]);
+  });
+
+  test("decodes a 24-bit BMP (bottom-up rows, BGR)", () => {
+    // 2x2: bottom row stored first. Rows are padded to 4 bytes (2 * 3 = 6 -> 8).
+    const header = Buffer.alloc(54);
+    header.write("BM", 0, "latin1");
+    header.writeUInt32LE(54 + 16, 2);
+    header.writeUInt32LE(54, 10);
+    header.writeUInt32LE(40, 14);
+    header.writeInt32LE(2, 18);
+    header.writeInt32LE(2, 22);
+    header.writeUInt16LE(1, 26);
+    header.writeUInt16LE(24, 28);
+    const rows = Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, /* top: */ 0, 0, 255, 255, 255, 255, 0, 0]);
+    const image = decodeImage(Buffer.concat([header, rows]), {}, "tiny.bmp");
+    // top row: red, white; bottom row: blue, green
+    expect(Array.from(image.data)).toEqual([255, 0, 0, 255, 255, 255, 0, 0, 255, 0, 255, 0]);
+  });
+
+  test("a truncated PNG, JPEG or GIF is rejected in one line naming it, not decoded half grey", () => {
+    const png = canvasImage("image/png");
+    expect(() => decodeImage(png.subarray(0, png.length - 20), {}, "cats/cat.7.png")).toThrow(
+      'decodeImage: cannot decode "cats/cat.7.png". Expected a complete PNG, JPEG, GIF or BMP image. Received: a PNG file without its IEND chunk (truncated).',
+    );
+    const jpeg = canvasImage("image/jpeg");
+    expect(() => decodeImage(jpeg.subarray(0, jpeg.length - 40), {}, "dogs/dog.1.jpg")).toThrow("Received: a JPEG file without its end-of-image marker (truncated).");
+    expect(() => decodeImage(Buffer.from("GIF89a\x01\x00", "latin1"), {}, "x.gif")).toThrow("Received: a GIF file without its trailer (truncated).");
+    expect(() => decodeImage("x.png" as never)).toThrow('decodeImage: invalid bytes. Expected a Buffer or Uint8Array with an image file\'s contents. Received: bytes="x.png".');
   });
 });

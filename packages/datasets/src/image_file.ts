@@ -1,5 +1,5 @@
 /**
- * `loadImage(path, { targetSize, colorMode })`: one PNG or JPEG file as a
+ * `loadImage(path, { targetSize, colorMode })`: one PNG, JPEG, GIF or BMP file as a
  * {@link Uint8Tensor} `[H, W, C]`, what Keras's `load_img` + `img_to_array`
  * give, but kept as bytes (a photo as float32 takes four times the memory).
  * Decoding and resizing are node-canvas's (cairo, libpng, libjpeg).
@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expectKnownKeys, expectOneOf, fail, show } from "@convlab/engine";
-import { createCanvas, Image, loadImage as canvasLoadImage } from "canvas";
+import { createCanvas, Image } from "canvas";
 import { Uint8Tensor } from "./uint8_tensor";
 
 /** The colour modes of {@link loadImage}, with their channel counts 3, 1 and 4. */
@@ -60,32 +60,105 @@ export async function loadImage(file: string, options: LoadImageArgs = {}): Prom
   if (typeof file !== "string" || file === "") {
     throw fail(`${unit}: invalid path. Expected the path of a PNG or JPEG file. Received: path=${show(file)}.`);
   }
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw fail(`${unit}: invalid options. Expected an object such as { targetSize: [224, 224] }. Received: options=${show(options)}.`);
-  }
-  expectKnownKeys(unit, options, OPTION_KEYS);
-  const colorMode = expectOneOf(unit, "colorMode", options.colorMode ?? "rgb", COLOR_MODES);
-  const targetSize = options.targetSize === undefined ? undefined : checkTargetSize(unit, options.targetSize);
-
+  checkOptions(unit, options);
   let bytes: Buffer;
   try {
     bytes = await fs.promises.readFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") {
-      throw fail(`${unit}: file not found: ${show(file)} (looked in ${show(path.resolve(file))}). Expected an existing PNG or JPEG file; paths are relative to the working folder ${show(process.cwd())}.`);
-    }
-    throw fail(`${unit}: cannot read ${show(file)}. Expected a readable PNG or JPEG file. Received: ${code ?? (error as Error).message}.`);
+    throw readError(unit, file, error);
   }
-  let decoded: Image;
+  return decode(unit, bytes, options, file);
+}
+
+/**
+ * Decodes image bytes already in memory (PNG, JPEG, GIF's first frame or BMP), synchronously,
+ * with the options and result of {@link loadImage}. A truncated file (no PNG `IEND`, JPEG
+ * end-of-image or GIF trailer) is rejected rather than decoded half grey.
+ *
+ * @param bytes the file's contents.
+ * @param options `targetSize`, `colorMode`, as {@link loadImage}.
+ * @param name what error messages call the image (its path). Default `"image"`.
+ * @throws ConvlabError (one line, naming `name`) for bytes that are not a complete image, or invalid options.
+ * @example
+ * ```ts
+ * const cat = decodeImage(fs.readFileSync("data/chelsea.png"), { targetSize: [150, 150] }, "data/chelsea.png");
+ * ```
+ * Keras equivalent: `img_to_array(load_img(io.BytesIO(bytes)), dtype="uint8")`.
+ */
+export function decodeImage(bytes: Uint8Array, options: LoadImageArgs = {}, name = "image"): Uint8Tensor {
+  const unit = "decodeImage";
+  if (!(bytes instanceof Uint8Array)) {
+    throw fail(`${unit}: invalid bytes. Expected a Buffer or Uint8Array with an image file's contents. Received: bytes=${show(bytes)}.`);
+  }
+  checkOptions(unit, options);
+  return decode(unit, bytes, options, name);
+}
+
+/** One line for a file that cannot be read, naming it and where it was looked for. */
+export function readError(unit: string, file: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") {
+    return fail(`${unit}: file not found: ${show(file)} (looked in ${show(path.resolve(file))}). Expected an existing PNG or JPEG file; paths are relative to the working folder ${show(process.cwd())}.`);
+  }
+  return fail(`${unit}: cannot read ${show(file)}. Expected a readable PNG or JPEG file. Received: ${code ?? (error as Error).message}.`);
+}
+
+function checkOptions(unit: string, options: LoadImageArgs): void {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw fail(`${unit}: invalid options. Expected an object such as { targetSize: [224, 224] }. Received: options=${show(options)}.`);
+  }
+  expectKnownKeys(unit, options, OPTION_KEYS);
+  expectOneOf(unit, "colorMode", options.colorMode ?? "rgb", COLOR_MODES);
+  if (options.targetSize !== undefined) checkTargetSize(unit, options.targetSize);
+}
+
+/**
+ * Why `bytes` is not a complete image file, or undefined when its format's start and end
+ * markers are where they belong. Decoders accept truncated PNGs and JPEGs (the rest reads
+ * grey), so a cut-off download must be caught here.
+ */
+function incompleteImage(bytes: Uint8Array): string | undefined {
+  const n = bytes.length;
+  const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
+  if (starts(0x89, 0x50, 0x4e, 0x47)) {
+    // The last chunk is IEND: length 0, type "IEND", CRC.
+    const tail = Buffer.from(bytes.buffer, bytes.byteOffset, n).subarray(Math.max(0, n - 64));
+    return tail.includes("IEND", 0, "latin1") ? undefined : "a PNG file without its IEND chunk (truncated)";
+  }
+  if (starts(0xff, 0xd8)) {
+    // End-of-image marker FF D9, allowing some padding after it.
+    for (let i = n - 2; i >= Math.max(0, n - 4096); i--) if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return undefined;
+    return "a JPEG file without its end-of-image marker (truncated)";
+  }
+  if (starts(0x47, 0x49, 0x46)) {
+    return bytes[n - 1] === 0x3b ? undefined : "a GIF file without its trailer (truncated)";
+  }
+  if (starts(0x42, 0x4d)) {
+    const declared = n >= 6 ? bytes[2] | (bytes[3] << 8) | (bytes[4] << 16) | (bytes[5] << 24) : Infinity;
+    return declared <= n ? undefined : `a BMP file of ${n} bytes that declares ${declared} (truncated)`;
+  }
+  return undefined; // unknown formats: the decoder decides
+}
+
+function decode(unit: string, bytes: Uint8Array, options: LoadImageArgs, name: string): Uint8Tensor {
+  const colorMode = options.colorMode ?? "rgb";
+  const targetSize = options.targetSize === undefined ? undefined : checkTargetSize(unit, options.targetSize);
+  const incomplete = incompleteImage(bytes);
+  if (incomplete) throw fail(`${unit}: cannot decode ${show(name)}. Expected a complete PNG, JPEG, GIF or BMP image. Received: ${incomplete}.`);
+  // node-canvas decodes a Buffer source synchronously, reporting failure through onerror.
+  const decoded = new Image();
+  let problem: unknown;
+  decoded.onerror = (error: Error) => {
+    problem = error;
+  };
   try {
-    decoded = await canvasLoadImage(bytes);
+    decoded.src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   } catch (error) {
-    const reason = String((error as Error)?.message ?? error).split("\n")[0];
-    throw fail(`${unit}: cannot decode ${show(file)}. Expected a PNG or JPEG image. Received: ${bytes.length} bytes that canvas could not decode (${reason}).`);
+    problem = error;
   }
-  if (!(decoded.width > 0 && decoded.height > 0)) {
-    throw fail(`${unit}: cannot decode ${show(file)}. Expected a PNG or JPEG image. Received: an image of ${decoded.width}x${decoded.height} pixels.`);
+  if (problem !== undefined || !(decoded.width > 0 && decoded.height > 0)) {
+    const reason = problem === undefined ? `an image of ${decoded.width}x${decoded.height} pixels` : String((problem as Error)?.message ?? problem).split("\n")[0];
+    throw fail(`${unit}: cannot decode ${show(name)}. Expected a PNG, JPEG, GIF or BMP image. Received: ${bytes.length} bytes that canvas could not decode (${reason}).`);
   }
 
   const [height, width] = targetSize ?? [decoded.height, decoded.width];

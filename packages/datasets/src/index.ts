@@ -27,5 +27,7 @@ export type { DatasetName, DatasetSplits, LoadDataArgs } from "./load_data";
 export type { DownloadProgress, ProgressCallback } from "./download";
 export { readIdxFile, parseIdx } from "./idx";
 export { readNpzFile, parseNpy } from "./npz";
-export { loadImage, COLOR_MODES } from "./image_file";
+export { loadImage, decodeImage, COLOR_MODES } from "./image_file";
 export type { LoadImageArgs, ColorMode } from "./image_file";
+export { exportImageFolder, EXPORT_SPLITS } from "./export_image_folder";
+export type { ExportImageFolderArgs, ExportImageFolderResult, ExportSplit, ImageLabels, LabelledImages } from "./export_image_folder";

@@ -60,6 +60,34 @@ export function expectOneOf<T extends string>(unit: string, what: string, value:
 }
 
 /**
+ * A finite number within a range, else the house error:
+ * "ImageDataGenerator: invalid rotationRange. Expected a number >= 0. Received: rotationRange=-5."
+ */
+export function expectNumber(
+  unit: string,
+  name: string,
+  value: unknown,
+  range: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean; integer?: boolean } = {},
+): number {
+  const { min, max, exclusiveMin, exclusiveMax, integer } = range;
+  const ok =
+    typeof value === "number" &&
+    Number.isFinite(value) &&
+    (!integer || Number.isInteger(value)) &&
+    (min === undefined || (exclusiveMin ? value > min : value >= min)) &&
+    (max === undefined || (exclusiveMax ? value < max : value <= max));
+  if (!ok) {
+    const kind = integer ? "an integer" : "a number";
+    let where = "";
+    if (min !== undefined && max !== undefined) where = ` in ${exclusiveMin ? "(" : "["}${min}, ${max}${exclusiveMax ? ")" : "]"}`;
+    else if (min !== undefined) where = ` ${exclusiveMin ? ">" : ">="} ${min}`;
+    else if (max !== undefined) where = ` ${exclusiveMax ? "<" : "<="} ${max}`;
+    throw fail(`${unit}: invalid ${name}. Expected ${kind}${where}. Received: ${name}=${show(value)}.`);
+  }
+  return value as number;
+}
+
+/**
  * Throws the house error for the first key of `options` outside `allowed`, suggesting the
  * nearest: "setupWasm: unknown option `thread`. Expected one of `threads`, `startTimeoutMs`.
  * Did you mean `threads`?". Callers check that `options` is an object first.

@@ -24,9 +24,12 @@ import { fuseTfjsRmsprop } from "./optimizers";
 export { BACKENDS, selectBackend } from "./backend";
 export type { BackendChoice, BackendName } from "./backend";
 export { fileSystem } from "./file_io";
-export { ConvlabError, fail, show, expectOneOf, expectKnownKeys, closest } from "./errors";
+export { ConvlabError, fail, show, expectOneOf, expectKnownKeys, expectNumber, closest } from "./errors";
 export { OutOfMemoryError } from "./oom";
 export { rmspropStep } from "./optimizers";
+export { Random } from "./random";
+export { warpAffine } from "./warp_affine";
+export type { WarpAffineArgs, WarpFillMode } from "./warp_affine";
 export type { RmspropStepArgs } from "./optimizers";
 
 // On import: file:// I/O, the gradients tfjs lacks (dilated Conv2D), out-of-memory errors

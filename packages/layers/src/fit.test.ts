@@ -1,11 +1,12 @@
 /**
  * fit / evaluate: inputs checked before tfjs with one-line errors that say
  * how to fix them, Keras-named History and results, the progress lines
- * outside a kernel, sparse labels of shape (N,), no leaked tensors.
+ * outside a kernel, sparse labels of shape (N,), no leaked tensors; the same
+ * from batch sources (tf.data datasets and a hand-written looping source).
  */
 import * as tf from "@tensorflow/tfjs";
 import { compile } from "./compile";
-import { evaluate, fit } from "./fit";
+import { Batch, BatchSource, evaluate, fit } from "./fit";
 import { resetNames } from "./names";
 import { toCategorical } from "./to_categorical";
 
@@ -272,5 +273,442 @@ describe("evaluate", () => {
     expect(list[1]).toBeCloseTo(tfjsAcc.dataSync()[0], 6);
     tf.dispose([x, y, tfjsLoss, tfjsAcc]);
     model.dispose();
+  });
+});
+
+// ---------------------------------------------------------------- batch sources
+
+/** A hand-written source as ImageDataGenerator's iterators: loops over fixed tensors forever, fresh tensors per batch, counts what is read. */
+interface CountingSource extends BatchSource {
+  counts: { iterators: number; batches: number };
+}
+
+function loopSource(x: tf.Tensor, y: tf.Tensor, batchSize: number, options: { size?: number | null; finite?: boolean } = {}): CountingSource {
+  const n = x.shape[0];
+  const perPass = Math.ceil(n / batchSize);
+  const counts = { iterators: 0, batches: 0 };
+  return {
+    size: "size" in options ? options.size : perPass,
+    counts,
+    async iterator() {
+      counts.iterators += 1;
+      let i = 0;
+      return {
+        async next(): Promise<IteratorResult<Batch>> {
+          if (options.finite && i >= perPass) return { value: undefined, done: true };
+          const start = (i % perPass) * batchSize;
+          const size = Math.min(batchSize, n - start);
+          i += 1;
+          counts.batches += 1;
+          return { value: { xs: x.slice(start, size), ys: y.slice(start, size) }, done: false };
+        },
+      };
+    },
+  };
+}
+
+/** The same 30 samples as `data()`, as a tf.data.Dataset of `{ xs, ys }` batches (one-hot ys), holding no tensors. */
+function dataset(batchSize: number, n = 30): tf.data.Dataset<tf.TensorContainer> {
+  const rows: number[][] = [];
+  const oneHot: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const row = [Math.sin(i), Math.cos(i * 1.3), Math.sin(i * 0.7 + 1), (i % 5) / 5];
+    rows.push(row);
+    const label = row.slice(0, 3).indexOf(Math.max(...row.slice(0, 3)));
+    oneHot.push([0, 1, 2].map((c) => (c === label ? 1 : 0)));
+  }
+  return tf.data.zip({ xs: tf.data.array(rows), ys: tf.data.array(oneHot) }).batch(batchSize);
+}
+
+/** The classifier, compiled with categorical_crossentropy. */
+function compiledClassifier(): tf.Sequential {
+  const model = classifier();
+  compile(model, { loss: "categorical_crossentropy", metrics: ["accuracy"] });
+  return model;
+}
+
+/** A small conv net on 8x8x1 images, 2 classes. */
+function smallConv(): tf.Sequential {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ filters: 2, kernelSize: 3, activation: "relu", inputShape: [8, 8, 1], kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+    ],
+  });
+  compile(model, { optimizer: "rmsprop", loss: "categorical_crossentropy", metrics: ["accuracy"] });
+  return model;
+}
+
+/** A seeded binary classifier: Dense(1, sigmoid) on 4 features. */
+function binary(): tf.Sequential {
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ units: 4, inputShape: [4], activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
+      tf.layers.dense({ units: 1, activation: "sigmoid", kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
+    ],
+  });
+  compile(model, { optimizer: "sgd", loss: "binary_crossentropy", metrics: ["accuracy"] });
+  return model;
+}
+
+describe("fit and evaluate with a batch source", () => {
+  it("trains from a tf.data.Dataset: Keras History, params.steps = size, validation from a source; evaluate agrees", async () => {
+    const model = classifier();
+    compile(model, { optimizer: "adam", loss: "categorical_crossentropy", metrics: ["accuracy"] });
+    const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      const history = await fit(model, dataset(10), { epochs: 3, validationData: dataset(7), verbose: 0 });
+      expect(Object.keys(history.history)).toEqual(["loss", "accuracy", "val_loss", "val_accuracy"]);
+      for (const values of Object.values(history.history)) {
+        expect(values).toHaveLength(3);
+        values.forEach((v) => expect(Number.isFinite(v)).toBe(true));
+      }
+      expect(history.epoch).toEqual([0, 1, 2]);
+      expect(history.params).toEqual({ verbose: 0, epochs: 3, steps: 3 });
+      // The last val_ values are the model after training, on the same data evaluate reads.
+      const [loss, accuracy] = await evaluate(model, dataset(7), { verbose: 0 });
+      expect(loss).toBeCloseTo(history.history.val_loss[2], 5);
+      expect(accuracy).toBeCloseTo(history.history.val_accuracy[2], 5);
+      // and what the tensor form reports on the same samples
+      const { x, labels } = data();
+      const y = toCategorical(labels, 3);
+      const [tensorLoss] = await evaluate(model, x, y, { verbose: 0 });
+      expect(loss).toBeCloseTo(tensorLoss, 5);
+      tf.dispose([x, y]);
+      // A finite dataset is read again each epoch: tfjs never ran out of data.
+      expect(warn).not.toHaveBeenCalledWith(expect.stringContaining("ran out of data"));
+    } finally {
+      warn.mockRestore();
+    }
+    model.dispose();
+  });
+
+  it("takes validationData as [xVal, yVal] tensors, and Keras's acc name as compiled", async () => {
+    const model = classifier();
+    compile(model, { optimizer: "sgd", loss: "categorical_crossentropy", metrics: ["acc"] });
+    const { x, labels } = data();
+    const y = toCategorical(labels, 3);
+    const history = await fit(model, loopSource(x, y, 8), { epochs: 2, validationData: [x, y], verbose: 0 });
+    expect(Object.keys(history.history)).toEqual(["loss", "acc", "val_loss", "val_acc"]);
+    Object.values(history.history).forEach((values) => expect(values).toHaveLength(2));
+    expect(history.params.steps).toBe(4);
+    const [loss, acc] = await evaluate(model, x, y, { verbose: 0 });
+    expect(loss).toBeCloseTo(history.history.val_loss[1], 5);
+    expect(acc).toBeCloseTo(history.history.val_acc[1], 5);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it("reads stepsPerEpoch and validationSteps batches, carrying one iterator across epochs", async () => {
+    const model = classifier();
+    compile(model, { loss: "categorical_crossentropy", metrics: ["accuracy"] });
+    const { x, labels } = data();
+    const y = toCategorical(labels, 3);
+    const train = loopSource(x, y, 8); // size 4, never ends
+    const validation = loopSource(x, y, 5); // size 6
+    const history = await fit(model, train, { epochs: 3, stepsPerEpoch: 2, validationData: validation, validationSteps: 2, verbose: 0 });
+    expect(train.counts).toEqual({ iterators: 1, batches: 6 });
+    expect(validation.counts).toEqual({ iterators: 1, batches: 6 });
+    expect(history.params.steps).toBe(2);
+    // Without them, one pass of each: size batches.
+    const train2 = loopSource(x, y, 8);
+    const validation2 = loopSource(x, y, 5);
+    await fit(model, train2, { epochs: 2, validationData: validation2, verbose: 0 });
+    expect(train2.counts.batches).toBe(8);
+    expect(validation2.counts.batches).toBe(12);
+    // evaluate: steps, else size
+    const test = loopSource(x, y, 10);
+    await evaluate(model, test, { steps: 2, verbose: 0 });
+    expect(test.counts.batches).toBe(2);
+    await evaluate(model, test, { verbose: 0 });
+    expect(test.counts.batches).toBe(5);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it("starts a finite source again when a pass ends, also with stepsPerEpoch above its size", async () => {
+    const model = classifier();
+    compile(model, { loss: "categorical_crossentropy", metrics: ["accuracy"] });
+    const { x, labels } = data();
+    const y = toCategorical(labels, 3);
+    const finite = loopSource(x, y, 10, { finite: true }); // 3 batches, then done
+    const history = await fit(model, finite, { epochs: 2, stepsPerEpoch: 5, verbose: 0 });
+    expect(history.epoch).toEqual([0, 1]);
+    expect(finite.counts).toEqual({ iterators: 4, batches: 10 });
+    // tf.data.generator (size unknown) with stepsPerEpoch; an epoch of 4 batches over a pass of 3
+    const generated = tf.data.generator(function* () {
+      for (let i = 0; i < 3; i++) yield { xs: tf.ones([4, 4]), ys: tf.tensor2d([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]]) };
+    });
+    const h2 = await fit(model, generated, { epochs: 2, stepsPerEpoch: 4, verbose: 0 });
+    expect(h2.history.loss).toHaveLength(2);
+    const repeated = dataset(10).repeat();
+    const h3 = await fit(model, repeated, { epochs: 1, stepsPerEpoch: 7, verbose: 0 });
+    expect(h3.params.steps).toBe(7);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it("prints Keras's bar with N/N steps per epoch, and evaluate's final line", async () => {
+    const model = classifier();
+    compile(model, { loss: "categorical_crossentropy", metrics: ["accuracy"] });
+    const { x, labels } = data();
+    const y = toCategorical(labels, 3);
+    const out = silence();
+    try {
+      await fit(model, loopSource(x, y, 8), { epochs: 2, stepsPerEpoch: 12, validationData: loopSource(x, y, 10), validationSteps: 3 });
+      await evaluate(model, loopSource(x, y, 10), { steps: 3 });
+      await fit(model, loopSource(x, y, 8), { epochs: 1, verbose: 2 });
+    } finally {
+      out.restore();
+    }
+    const lines = out.lines();
+    const bar = /^12\/12 \[={30}\] - \d+s \d+(ms|us|s)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4}$/;
+    expect(lines[0]).toBe("Epoch 1/2");
+    expect(lines[1]).toMatch(bar);
+    expect(lines[2]).toBe("Epoch 2/2");
+    expect(lines[3]).toMatch(bar);
+    expect(lines[4]).toMatch(/^3\/3 \[={30}\] - \d+s \d+(ms|us|s)\/step - loss: \d\.\d{4} - accuracy: \d\.\d{4}$/);
+    expect(lines[5]).toMatch(/^4\/4 - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - \d+(ms|s|us)\/epoch - \d+(ms|s|us)\/step$/);
+    expect(lines).toHaveLength(6);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it("trains binary targets of shape (batch,) as (batch, 1), and sparse labels of shape (batch,)", async () => {
+    const { x, labels } = data();
+    const flat = tf.tensor1d(labels.map((l) => (l === 0 ? 1 : 0)));
+    const column = flat.reshape([30, 1]);
+    const a = binary();
+    const b = binary();
+    const ha = await fit(a, loopSource(x, flat, 8), { epochs: 3, validationData: loopSource(x, flat, 10), verbose: 0 });
+    const hb = await fit(b, loopSource(x, column, 8), { epochs: 3, validationData: loopSource(x, column, 10), verbose: 0 });
+    expect(ha.history).toEqual(hb.history);
+    const [wa, wb] = [a.getWeights(), b.getWeights()];
+    wa.forEach((w, i) => expect(Array.from(w.dataSync())).toEqual(Array.from(wb[i].dataSync())));
+    expect(await evaluate(a, loopSource(x, flat, 10), { verbose: 0 })).toEqual(await evaluate(b, loopSource(x, column, 10), { verbose: 0 }));
+
+    const indices = tf.tensor1d(labels);
+    const indexColumn = indices.reshape([30, 1]);
+    const sparse = (): tf.Sequential => {
+      const m = classifier();
+      compile(m, { optimizer: "sgd", loss: "sparse_categorical_crossentropy", metrics: ["accuracy"] });
+      return m;
+    };
+    resetNames();
+    const c = sparse();
+    const d = sparse();
+    const hc = await fit(c, loopSource(x, indices, 8), { epochs: 2, verbose: 0 });
+    const hd = await fit(d, loopSource(x, indexColumn, 8), { epochs: 2, verbose: 0 });
+    expect(hc.history).toEqual(hd.history);
+    tf.dispose([x, flat, column, indices, indexColumn]);
+    [a, b, c, d].forEach((m) => m.dispose());
+  });
+
+  it("leaks no tensors: fit and evaluate from sources, reshaped targets, failures", async () => {
+    const model = classifier();
+    compile(model, { loss: "sparse_categorical_crossentropy", metrics: ["accuracy"] });
+    const { x, labels } = data();
+    const y = tf.tensor1d(labels); // reshaped to (batch, 1) on the way
+    const yOneHot = toCategorical(labels, 3);
+    await fit(model, loopSource(x, y, 8), { epochs: 1, validationData: loopSource(x, y, 10), verbose: 0 });
+    await evaluate(model, loopSource(x, y, 10), { verbose: 0 });
+    const before = tf.memory().numTensors;
+    const out = silence();
+    try {
+      await fit(model, loopSource(x, y, 8), { epochs: 2, stepsPerEpoch: 3, validationData: loopSource(x, y, 10), callbacks: [{ onEpochEnd: async () => undefined }] });
+      await fit(model, loopSource(x, y, 8), { epochs: 2, validationData: [x, y], verbose: 2 });
+      await evaluate(model, loopSource(x, y, 10), { returnDict: true });
+    } finally {
+      out.restore();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    // and after failing calls: a bad first batch, a bad validation batch (the peeked training batch is released), a bad later batch
+    await expect(fit(model, loopSource(x, yOneHot, 8), { verbose: 0 })).rejects.toThrow("fit: invalid batch from the source.");
+    await expect(fit(model, loopSource(x, y, 8), { validationData: loopSource(x, yOneHot, 8), verbose: 0 })).rejects.toThrow("fit: invalid batch from validationData.");
+    await expect(evaluate(model, loopSource(x, yOneHot, 8), { verbose: 0 })).rejects.toThrow("evaluate: invalid batch from the source.");
+    expect(tf.memory().numTensors).toBe(before);
+    // A bad batch later in an epoch fails in the same words; tfjs's fitDataset, stopped mid-epoch
+    // (as by any error, the kernel's interrupt too), keeps its BaseLogger's running totals, one
+    // scalar per metric: not counted here.
+    const later: BatchSource = {
+      size: 3,
+      async iterator() {
+        let i = 0;
+        return { next: async () => ({ value: { xs: x.slice(0, 8), ys: i++ < 2 ? y.slice(0, 8) : yOneHot.slice(0, 8) }, done: false }) };
+      },
+    };
+    await expect(fit(model, later, { verbose: 0 })).rejects.toThrow(
+      'fit: invalid batch from the source. Expected ys of class indices of shape (None,) for loss "sparse_categorical_crossentropy", received (8, 3). These look one-hot: use loss "categorical_crossentropy".',
+    );
+    tf.dispose([x, y, yOneHot]);
+    model.dispose();
+  });
+
+  it("stops at model.stopTraining, and an error from a callback (the kernel's interrupt) passes through", async () => {
+    const model = classifier();
+    compile(model, { loss: "categorical_crossentropy", metrics: ["accuracy"] });
+    const { x, labels } = data();
+    const y = toCategorical(labels, 3);
+    const history = await fit(model, loopSource(x, y, 8), {
+      epochs: 5,
+      verbose: 0,
+      callbacks: {
+        onEpochEnd: async (epoch: number) => {
+          if (epoch === 1) model.stopTraining = true;
+        },
+      },
+    });
+    expect(history.epoch).toEqual([0, 1]);
+    class KeyboardInterrupt extends Error {}
+    await expect(
+      fit(model, loopSource(x, y, 8), {
+        epochs: 2,
+        verbose: 0,
+        callbacks: {
+          onBatchEnd: async () => {
+            throw new KeyboardInterrupt("the cell was interrupted");
+          },
+        },
+      }),
+    ).rejects.toThrow(KeyboardInterrupt);
+    // the model trains again afterwards
+    const again = await fit(model, loopSource(x, y, 8), { epochs: 1, verbose: 0 });
+    expect(again.history.loss).toHaveLength(1);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  describe("errors, one line each", () => {
+    let model: tf.Sequential;
+    let images: tf.Tensor4D;
+    let targets: tf.Tensor2D;
+    beforeAll(() => {
+      model = smallConv();
+      images = tf.zeros([8, 8, 8, 1]);
+      targets = tf.oneHot(tf.tensor1d([0, 1, 0, 1, 0, 1, 0, 1], "int32"), 2).toFloat() as tf.Tensor2D;
+    });
+    afterAll(() => {
+      tf.dispose([images, targets]);
+      model.dispose();
+    });
+
+    it("rejects options a source sets itself, and y", async () => {
+      const source = loopSource(images, targets, 4);
+      await expect(fit(model, source, { batchSize: 20 })).rejects.toThrow(
+        "fit: invalid batchSize. A batch source sets its own batch size (the generator's batchSize, or dataset.batch(n)); remove batchSize. Received: batchSize=20.",
+      );
+      await expect(fit(model, source, { validationSplit: 0.2 })).rejects.toThrow(
+        "fit: invalid validationSplit. A batch source cannot be split; pass validationData (another batch source, or [xVal, yVal]) instead. Received: validationSplit=0.2.",
+      );
+      await expect(fit(model, source, { shuffle: true })).rejects.toThrow(
+        "fit: invalid shuffle. A batch source yields batches in its own order (shuffle where it is made, e.g. dataset.shuffle(n)); remove shuffle. Received: shuffle=true.",
+      );
+      await expect(fit(model, source, targets as never)).rejects.toThrow(
+        "fit: invalid y. Expected no y with a batch source, which yields its own targets (ys): call fit(model, source, { epochs, … }). Received: y=Tensor<float32>[8,2].",
+      );
+      await expect(evaluate(model, source, { batchSize: 4 })).rejects.toThrow(
+        "evaluate: invalid batchSize. A batch source sets its own batch size (the generator's batchSize, or dataset.batch(n)); remove batchSize. Received: batchSize=4.",
+      );
+      await expect(evaluate(model, source, targets as never)).rejects.toThrow("evaluate: invalid y. Expected no y with a batch source, which yields its own targets (ys): call evaluate(model, source, { steps }).");
+      await expect(fit(model, source, { steps_per_epoch: 10 } as never)).rejects.toThrow("Did you mean `stepsPerEpoch`?");
+      await expect(fit(model, source, { stepsPerEpoch: 0 })).rejects.toThrow("fit: invalid stepsPerEpoch. Expected an integer >= 1. Received: stepsPerEpoch=0.");
+      expect(source.counts.batches).toBe(0);
+    });
+
+    it("asks for stepsPerEpoch / validationSteps / steps when the size is unknown", async () => {
+      const endless = loopSource(images, targets, 4, { size: undefined });
+      await expect(fit(model, endless)).rejects.toThrow(
+        "fit: invalid stepsPerEpoch. Expected the number of batches per epoch, as the source has no known size (size=undefined) and may loop forever: pass stepsPerEpoch (Keras's steps_per_epoch), e.g. Math.ceil(samples / batchSize). Received: stepsPerEpoch=undefined.",
+      );
+      const repeated = tf.data.zip({ xs: tf.data.array([[1, 2, 3, 4]]), ys: tf.data.array([[1, 0, 0]]) }).batch(1).repeat();
+      await expect(fit(compiledClassifier(), repeated)).rejects.toThrow("fit: invalid stepsPerEpoch. Expected the number of batches per epoch, as the source has no known size (size=Infinity)");
+      await expect(fit(model, loopSource(images, targets, 4), { validationData: endless })).rejects.toThrow(
+        "fit: invalid validationSteps. Expected the number of validation batches per epoch, as validationData has no known size (size=undefined) and may loop forever: pass validationSteps (Keras's validation_steps), e.g. Math.ceil(samples / batchSize). Received: validationSteps=undefined.",
+      );
+      await expect(evaluate(model, endless)).rejects.toThrow(
+        "evaluate: invalid steps. Expected the number of batches to evaluate, as the source has no known size (size=undefined) and may loop forever: pass steps (Keras's steps), e.g. Math.ceil(samples / batchSize). Received: steps=undefined.",
+      );
+      const generated = tf.data.generator(function* () {
+        yield { xs: tf.zeros([2, 8, 8, 1]), ys: tf.zeros([2, 2]) };
+      });
+      await expect(evaluate(model, generated)).rejects.toThrow("evaluate: invalid steps. Expected the number of batches to evaluate, as the source has no known size (size=null)");
+      expect(endless.counts.batches).toBe(0);
+    });
+
+    it("names empty sources", async () => {
+      const empty = tf.data.array([] as number[]).batch(4);
+      await expect(fit(model, empty)).rejects.toThrow("fit: invalid source. Expected at least one batch. Received: an empty source (size=0).");
+      const ends: BatchSource = { iterator: async () => ({ next: async () => ({ value: undefined, done: true }) }) };
+      await expect(fit(model, ends, { stepsPerEpoch: 3 })).rejects.toThrow(
+        "fit: invalid source. Expected at least one batch in a pass. Received: a source whose iterator ended before its first batch.",
+      );
+      await expect(fit(model, loopSource(images, targets, 4), { validationData: ends, validationSteps: 2 })).rejects.toThrow(
+        "fit: invalid validationData. Expected at least one batch in a pass. Received: a source whose iterator ended before its first batch.",
+      );
+    });
+
+    it("says what the model expects when a batch does not fit it", async () => {
+      const rgb = tf.zeros([8, 8, 8, 3]);
+      await expect(fit(model, loopSource(rgb, targets, 4))).rejects.toThrow(
+        "fit: invalid batch from the source. Expected xs of shape (None, 8, 8, 1), received (4, 8, 8, 3).",
+      );
+      const flat = tf.zeros([8, 64]);
+      await expect(fit(model, loopSource(flat, targets, 4))).rejects.toThrow(
+        "fit: invalid batch from the source. Expected xs of shape (None, 8, 8, 1), received (4, 64). Reshape them in the source, e.g. xs.reshape([4, 8, 8, 1]).",
+      );
+      const ints = tf.zeros([8, 8, 8, 1], "int32");
+      await expect(fit(model, loopSource(ints, targets, 4))).rejects.toThrow(
+        "fit: invalid batch from the source. Expected xs of dtype float32, received Tensor<int32>[4,8,8,1]; convert them in the source, e.g. xs.toFloat().div(255) for pixel values.",
+      );
+      const indices = tf.tensor1d([0, 1, 0, 1, 0, 1, 0, 1]);
+      await expect(fit(model, loopSource(images, indices, 4))).rejects.toThrow(
+        'fit: invalid batch from the source. Expected ys of shape (None, 2) for loss "categorical_crossentropy", received (4,). These look like class indices: one-hot encode them in the source, or use loss "sparse_categorical_crossentropy".',
+      );
+      await expect(fit(model, loopSource(images, targets, 4), { validationData: loopSource(images, targets.slice([0, 0], [8, 1]), 4) })).rejects.toThrow(
+        'fit: invalid batch from validationData. Expected ys of shape (None, 2) for loss "categorical_crossentropy", received (4, 1).',
+      );
+      await expect(evaluate(model, loopSource(rgb, targets, 4))).rejects.toThrow("evaluate: invalid batch from the source. Expected xs of shape (None, 8, 8, 1), received (4, 8, 8, 3).");
+      const short = { size: 1, iterator: async () => ({ next: async () => ({ value: { xs: tf.zeros([4, 8, 8, 1]), ys: tf.zeros([3, 2]) }, done: false }) }) };
+      await expect(fit(model, short)).rejects.toThrow("fit: invalid batch from the source. Expected 4 samples in ys, as xs has. Received: ys with shape (3, 2).");
+      const pairs = tf.data.zip([tf.data.array([[1, 2, 3, 4]]).batch(1), tf.data.array([[1, 0, 0]]).batch(1)]);
+      await expect(fit(compiledClassifier(), pairs)).rejects.toThrow(
+        "fit: invalid batch from the source. Expected { xs, ys } with tensors. Received: [Tensor<float32>[1,4], Tensor<float32>[1,3]]. Yield { xs, ys } (tf.data.zip({ xs, ys }), not tf.data.zip([xs, ys])).",
+      );
+      tf.dispose([rgb, flat, ints, indices]);
+    });
+
+    it("says to yield new tensors when a source yields one twice", async () => {
+      const xs = tf.zeros([4, 8, 8, 1]);
+      const ys = tf.zeros([4, 2]);
+      const reused: BatchSource = { size: 2, iterator: async () => ({ next: async () => ({ value: { xs, ys }, done: false }) }) };
+      await expect(fit(model, reused, { verbose: 0 })).rejects.toThrow(
+        "fit: invalid batch from the source. Expected new tensors in every batch (each batch is disposed after its step). Received: a disposed tensor as xs; yield a fresh tensor each time, e.g. x.slice(…) or x.clone().",
+      );
+    });
+
+    it("keeps stepsPerEpoch, validationSteps and steps to batch sources", async () => {
+      await expect(fit(model, images, targets, { stepsPerEpoch: 100 })).rejects.toThrow(
+        "fit: invalid stepsPerEpoch. Expected it only with a batch source (fit(model, source, { stepsPerEpoch })); with tensors an epoch is ceil(samples / batchSize) steps: set batchSize instead. Received: stepsPerEpoch=100.",
+      );
+      await expect(fit(model, images, targets, { validationData: [images, targets], validationSteps: 5 })).rejects.toThrow(
+        "fit: invalid validationSteps. Expected it only with validationData given as a batch source; [xVal, yVal] tensors are evaluated whole. Received: validationSteps=5.",
+      );
+      await expect(fit(model, loopSource(images, targets, 4), { validationData: [images, targets], validationSteps: 5 })).rejects.toThrow(
+        "fit: invalid validationSteps. Expected it only with validationData given as a batch source; [xVal, yVal] tensors are evaluated whole. Received: validationSteps=5.",
+      );
+      await expect(fit(model, loopSource(images, targets, 4), { validationSteps: 5 })).rejects.toThrow(
+        "fit: invalid validationSteps. Expected it only with validationData given as a batch source; there is no validationData. Received: validationSteps=5.",
+      );
+      await expect(fit(model, images, targets, { validationData: loopSource(images, targets, 4) })).rejects.toThrow(
+        "fit: invalid validationData. Expected [xVal, yVal] tensors when training on tensors (a batch source as validationData needs a batch source to train on). Received: validationData=Object (a batch source).",
+      );
+      await expect(evaluate(model, images, targets, { steps: 5 })).rejects.toThrow(
+        "evaluate: invalid steps. Expected it only with a batch source (evaluate(model, source, { steps })); with tensors every sample is evaluated. Received: steps=5.",
+      );
+      await expect(fit(model, loopSource(images, targets, 4), { validationData: [images] as never })).rejects.toThrow(
+        "fit: invalid validationData. Expected [xVal, yVal]. Received: validationData=[Tensor<float32>[8,8,8,1]].",
+      );
+    });
   });
 });

@@ -23,7 +23,7 @@ export type { CompileArgs, LossOrMetricFn } from "./compile";
 export { RMSprop, SGD, Adam, KerasOptimizer, RMSpropOptimizer, SGDOptimizer, AdamOptimizer } from "./optimizers";
 export type { RMSpropArgs, SGDArgs, AdamArgs } from "./optimizers";
 export { fit, evaluate } from "./fit";
-export type { FitArgs, FitCallback, History, EvaluateArgs } from "./fit";
+export type { FitArgs, FitCallback, History, EvaluateArgs, BatchSource, Batch } from "./fit";
 export { ProgressBar, LearningRateScheduler, ReduceLROnPlateau, EarlyStopping, ModelCheckpoint } from "./callbacks";
 export type { ProgressBarArgs, ReduceLROnPlateauArgs, EarlyStoppingArgs, ModelCheckpointArgs } from "./callbacks";
 export { toCategorical } from "./to_categorical";

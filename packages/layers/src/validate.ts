@@ -26,30 +26,8 @@ export function checkOptions(unit: string, options: unknown, allowed: readonly s
   return options as Record<string, unknown>;
 }
 
-/** A finite number in [min, max] (bounds optional, `exclusiveMax` for [min, max)). @internal */
-export function checkNumber(
-  unit: string,
-  name: string,
-  value: unknown,
-  range: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean; integer?: boolean } = {},
-): number {
-  const { min, max, exclusiveMin, exclusiveMax, integer } = range;
-  const ok =
-    typeof value === "number" &&
-    Number.isFinite(value) &&
-    (!integer || Number.isInteger(value)) &&
-    (min === undefined || (exclusiveMin ? value > min : value >= min)) &&
-    (max === undefined || (exclusiveMax ? value < max : value <= max));
-  if (!ok) {
-    const kind = integer ? "an integer" : "a number";
-    let where = "";
-    if (min !== undefined && max !== undefined) where = ` in ${exclusiveMin ? "(" : "["}${min}, ${max}${exclusiveMax ? ")" : "]"}`;
-    else if (min !== undefined) where = ` ${exclusiveMin ? ">" : ">="} ${min}`;
-    else if (max !== undefined) where = ` ${exclusiveMax ? "<" : "<="} ${max}`;
-    throw fail(`${unit}: invalid ${name}. Expected ${kind}${where}. Received: ${name}=${show(value)}.`);
-  }
-  return value as number;
-}
+/** A number option within a range (the engine's shared validator). @internal */
+export { expectNumber as checkNumber } from "@convlab/engine";
 
 /** A boolean option. @internal */
 export function checkBoolean(unit: string, name: string, value: unknown): boolean {
