@@ -6,6 +6,7 @@
  * run it on an otherwise idle machine.
  *
  *   node bench/run.js [--rounds 3] [--seconds 10] [--backends native,wasm] [--models first,deep] [--no-torch]
+ *   node bench/run.js augment [--rounds 3] [--seconds 5]     (bench/augment.js)
  */
 "use strict";
 const { spawnSync } = require("child_process");
@@ -14,6 +15,11 @@ const os = require("os");
 const path = require("path");
 
 const args = process.argv.slice(2);
+if (args[0] === "augment") {
+  // npm run bench -- augment: ImageDataGenerator against torchvision (bench/augment.js).
+  require("./augment").main(args.slice(1));
+  process.exit(0);
+}
 const opt = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;

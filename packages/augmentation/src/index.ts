@@ -21,6 +21,17 @@ export { loadImg, imgToArray } from "./load_img";
 export { previewAugmentation } from "./preview";
 export type { PreviewArgs } from "./preview";
 export { transformBoxes, transformMask, augmentWithTargets } from "./joint_transform";
+export { RandomFlip, randomFlip } from "./random_flip";
+export type { RandomFlipArgs, FlipMode } from "./random_flip";
+export { RandomRotation, randomRotation } from "./random_rotation";
+export type { RandomRotationArgs } from "./random_rotation";
+export { RandomZoom, randomZoom } from "./random_zoom";
+export type { RandomZoomArgs } from "./random_zoom";
+export { RandomTranslation, randomTranslation } from "./random_translation";
+export type { RandomTranslationArgs } from "./random_translation";
+export { RandomContrast, randomContrast } from "./random_contrast";
+export type { RandomContrastArgs } from "./random_contrast";
+export type { FillMode, Interpolation, FactorRange } from "./random_layer";
 export type { PixelBoxFormat, TransformBoxesArgs, TransformedBoxes, Targets, AugmentedTargets } from "./joint_transform";
 
 /** The kernel plugin of @convlab/augmentation (no renderer: previews are @convlab/viz figures). */
