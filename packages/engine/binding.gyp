@@ -1,5 +1,7 @@
 {
   # Built by scripts/build-native.js (the package's install script) with node-gyp.
+  # -fno-trapping-math lets GCC vectorise loops with floating-point compares (warp.cc's nearest
+  # sampling); no kernel reads floating-point exception flags.
   # CONVLAB_OPENBLAS=1 in the environment also links OpenBLAS, which matmul then uses when
   # CONVLAB_MATMUL=openblas at run time (oneDNN's matmul measured faster; see matmul.cc).
   "variables": {
@@ -21,7 +23,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-O2"],
-      "cflags_cc": ["-std=c++20", "-O3", "-fopenmp", "-fexceptions", "-Wall", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++20", "-O3", "-fno-trapping-math", "-fopenmp", "-fexceptions", "-Wall", "-Wno-unused-parameter"],
       "ldflags": ["-fopenmp"],
       "libraries": ["-ldnnl"],
       "conditions": [

@@ -6,7 +6,7 @@
  * channel shift, brightness and `rescale`.
  */
 import * as tf from "@tensorflow/tfjs";
-import { closest, expectKnownKeys, expectNumber, expectOneOf, fail, Random, show, warpAffine } from "@convlab/engine";
+import { closest, expectBoolean, expectNumber, expectOneOf, expectOptions, expectSeed, fail, Random, show, warpAffine } from "@convlab/engine";
 import type { WarpFillMode } from "@convlab/engine";
 import { IDENTITY, samplingMatrix, TransformParams } from "./affine";
 import { DirectoryIterator, FlowFromDirectoryArgs, NumpyArrayIterator, FlowArgs, FlowLabels, ImageSource } from "./iterators";
@@ -180,10 +180,7 @@ export class ImageDataGenerator {
 
   constructor(args: ImageDataGeneratorArgs = {}) {
     const unit = "ImageDataGenerator";
-    if (args === null || typeof args !== "object" || Array.isArray(args)) {
-      throw fail(`${unit}: invalid options. Expected an object such as { rescale: 1 / 255, rotationRange: 40 }. Received: ${show(args)}.`);
-    }
-    expectKnownKeys(unit, args, KEYS);
+    expectOptions(unit, args, KEYS, "{ rescale: 1 / 255, rotationRange: 40 }");
     this.rescale = args.rescale === undefined || args.rescale === null ? 1 : expectNumber(unit, "rescale", args.rescale);
     this.rotationRange = expectNumber(unit, "rotationRange", args.rotationRange ?? 0, { min: 0, max: 360 });
     this.widthShift = checkShift(unit, "widthShiftRange", args.widthShiftRange);
@@ -198,8 +195,8 @@ export class ImageDataGenerator {
     } else {
       this.zoomRange = checkPair(unit, "zoomRange", zoom, 0, true);
     }
-    this.horizontalFlip = checkBoolean(unit, "horizontalFlip", args.horizontalFlip ?? false);
-    this.verticalFlip = checkBoolean(unit, "verticalFlip", args.verticalFlip ?? false);
+    this.horizontalFlip = expectBoolean(unit, "horizontalFlip", args.horizontalFlip ?? false);
+    this.verticalFlip = expectBoolean(unit, "verticalFlip", args.verticalFlip ?? false);
     this.brightnessRange = args.brightnessRange === undefined || args.brightnessRange === null ? null : checkPair(unit, "brightnessRange", args.brightnessRange, 0, false);
     this.channelShiftRange = expectNumber(unit, "channelShiftRange", args.channelShiftRange ?? 0, { min: 0 });
     this.fillMode = expectOneOf(unit, "fillMode", args.fillMode ?? "nearest", FILL_MODES);
@@ -208,7 +205,7 @@ export class ImageDataGenerator {
     if (order !== 0 && order !== 1) throw fail(`${unit}: invalid interpolationOrder. Expected 0 (nearest) or 1 (bilinear). Received: interpolationOrder=${show(order)}.`);
     this.interpolationOrder = order;
     this.validationSplit = expectNumber(unit, "validationSplit", args.validationSplit ?? 0, { min: 0, max: 1, exclusiveMax: true });
-    this.seed = args.seed === undefined || args.seed === null ? undefined : expectNumber(unit, "seed", args.seed, { min: 0, integer: true });
+    this.seed = expectSeed(unit, args.seed);
     this.rng = new Random(this.seed);
     this.config = Object.freeze({ ...args });
   }
@@ -274,7 +271,7 @@ export class ImageDataGenerator {
   applyTransform(image: ImageInput, params: TransformParams): tf.Tensor3D {
     const src = asImage("applyTransform", "image", image);
     const out = new Float32Array(src.data.length);
-    this.transformInto(src, params, out, 0, 1);
+    this.transformBatch([src], [params], out, 1);
     return tf.tensor3d(out, src.shape);
   }
 
@@ -284,7 +281,7 @@ export class ImageDataGenerator {
    */
   randomTransform(image: ImageInput, seed?: number): tf.Tensor3D {
     const src = asImage("randomTransform", "image", image);
-    const rng = seed === undefined ? this.rng : new Random(expectNumber("randomTransform", "seed", seed, { min: 0, integer: true }));
+    const rng = seed === undefined ? this.rng : new Random(expectSeed("randomTransform", seed));
     return this.applyTransform(src, this.getRandomTransform(src.shape, rng));
   }
 
@@ -294,31 +291,39 @@ export class ImageDataGenerator {
   }
 
   /**
-   * Writes the transformed image into `out` at `offset` (`h·w·c` floats), multiplied by `scale`
-   * (the iterators pass `rescale`). The affine part and the scale are one pass of the warp kernel;
-   * channel shift and brightness, when drawn, a second.
+   * Transforms images of one shape, each by its own parameters, into `out` (`n·h·w·c` floats),
+   * multiplied by `scale` (the iterators pass `rescale`): the affine maps and the scale are one
+   * call of the engine's batch warp; channel shift and brightness, when drawn, a second pass.
    * @internal
    */
-  transformInto(src: PixelBuffer, params: TransformParams, out: Float32Array, offset: number, scale: number): void {
-    const [h, w, c] = src.shape;
+  transformBatch(images: readonly PixelBuffer[], params: readonly TransformParams[], out: Float32Array, scale: number): void {
+    const n = images.length;
+    const [h, w, c] = images[0].shape;
     const size = h * w * c;
-    const target = offset === 0 && out.length === size ? out : out.subarray(offset, offset + size);
-    const pixelOps = params.channelShiftIntensity !== null || params.brightness !== null;
+    const bytes = images.every((im) => im.data instanceof Uint8Array);
+    const src = n === 1 ? images[0].data : bytes ? new Uint8Array(n * size) : new Float32Array(n * size);
+    if (n > 1) images.forEach((im, i) => src.set(im.data, i * size));
+    const matrices = new Float64Array(6 * n);
+    params.forEach((p, i) => matrices.set(samplingMatrix(p, h, w), 6 * i));
+    const pixelOps = params.some((p) => p.channelShiftIntensity !== null || p.brightness !== null);
     warpAffine({
-      src: src.data,
-      srcShape: src.shape,
-      out: target,
+      src,
+      srcShape: [n, h, w, c],
+      out,
       outSize: [h, w],
-      matrix: samplingMatrix(params, h, w),
+      matrices,
       order: this.interpolationOrder,
       fillMode: this.fillMode,
       cval: this.cval,
       scale: pixelOps ? 1 : scale,
     });
     if (!pixelOps) return;
-    if (params.channelShiftIntensity !== null) channelShift(target, params.channelShiftIntensity);
-    if (params.brightness !== null) brightnessShift(target, c, params.brightness);
-    if (scale !== 1) for (let i = 0; i < size; i++) target[i] *= scale;
+    params.forEach((p, i) => {
+      const image = out.subarray(i * size, (i + 1) * size);
+      if (p.channelShiftIntensity !== null) channelShift(image, p.channelShiftIntensity);
+      if (p.brightness !== null) brightnessShift(image, c, p.brightness);
+      if (scale !== 1) for (let k = 0; k < size; k++) image[k] *= scale;
+    });
   }
 
   /**
@@ -360,19 +365,20 @@ export class ImageDataGenerator {
   }
 }
 
-function checkBoolean(unit: string, name: string, value: unknown): boolean {
-  if (typeof value !== "boolean") throw fail(`${unit}: invalid ${name}. Expected true or false. Received: ${name}=${show(value)}.`);
-  return value;
-}
-
-/** Keras's `apply_channel_shift`: add `intensity`, clip to the image's own min..max. */
-function channelShift(x: Float32Array, intensity: number): void {
+/** The smallest and largest value of `x`. */
+function extremes(x: Float32Array): [number, number] {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < x.length; i++) {
     if (x[i] < min) min = x[i];
     if (x[i] > max) max = x[i];
   }
+  return [min, max];
+}
+
+/** Keras's `apply_channel_shift`: add `intensity`, clip to the image's own min..max. */
+function channelShift(x: Float32Array, intensity: number): void {
+  const [min, max] = extremes(x);
   for (let i = 0; i < x.length; i++) x[i] = Math.min(max, Math.max(min, x[i] + intensity));
 }
 
@@ -382,12 +388,7 @@ function channelShift(x: Float32Array, intensity: number): void {
  * outside 0–255 is mapped to it by its min..max first and back after. Alpha is left alone.
  */
 function brightnessShift(x: Float32Array, channels: number, b: number): void {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] < min) min = x[i];
-    if (x[i] > max) max = x[i];
-  }
+  const [min, max] = extremes(x);
   const local = min < 0 || max > 255;
   const span = max - min || 1;
   for (let i = 0; i < x.length; i++) {

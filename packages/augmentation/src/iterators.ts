@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { expectKnownKeys, expectNumber, expectOneOf, fail, Random, show } from "@convlab/engine";
+import { expectBoolean, expectNumber, expectOneOf, expectOptions, expectSeed, expectTargetSize, fail, Random, show } from "@convlab/engine";
 import { COLOR_MODES, decodeImage } from "@convlab/datasets";
 import type { ColorMode } from "@convlab/datasets";
 import type { ImageDataGenerator } from "./image_data_generator";
@@ -98,11 +98,8 @@ export abstract class ImageIterator<B> {
     this.n = n;
     this.imageShape = imageShape;
     this.batchSize = expectNumber(unit, "batchSize", args.batchSize ?? 32, { min: 1, integer: true });
-    const shuffle = args.shuffle ?? true;
-    if (typeof shuffle !== "boolean") throw fail(`${unit}: invalid shuffle. Expected true or false. Received: shuffle=${show(shuffle)}.`);
-    this.shuffle = shuffle;
-    const seed = args.seed ?? generator.seed;
-    this.seed = seed === undefined ? undefined : expectNumber(unit, "seed", seed, { min: 0, integer: true });
+    this.shuffle = expectBoolean(unit, "shuffle", args.shuffle ?? true);
+    this.seed = expectSeed(unit, args.seed ?? generator.seed);
     this.own = new Cursor(new Random(this.seed));
   }
 
@@ -158,11 +155,9 @@ export abstract class ImageIterator<B> {
     const [h, w, c] = this.imageShape;
     const size = h * w * c;
     const x = new Float32Array(indices.length * size);
-    for (let i = 0; i < indices.length; i++) {
-      const src = this.image(indices[i]);
-      const params = this.generator.getRandomTransform(src.shape, cursor.rng);
-      this.generator.transformInto(src, params, x, i * size, this.generator.rescale);
-    }
+    const images = Array.from(indices, (j) => this.image(j));
+    const params = images.map((im) => this.generator.getRandomTransform(im.shape, cursor.rng));
+    this.generator.transformBatch(images, params, x, this.generator.rescale);
     return this.assemble(tf.tensor4d(x, [indices.length, h, w, c]), indices);
   }
 
@@ -170,13 +165,6 @@ export abstract class ImageIterator<B> {
   protected abstract image(i: number): PixelBuffer;
   /** The batch from its images and sample indices. */
   protected abstract assemble(x: tf.Tensor4D, indices: Int32Array): B;
-}
-
-function checkArgs(unit: string, args: unknown, keys: readonly string[]): void {
-  if (args === null || typeof args !== "object" || Array.isArray(args)) {
-    throw fail(`${unit}: invalid options. Expected an object such as { batchSize: 32 }. Received: ${show(args)}.`);
-  }
-  expectKnownKeys(unit, args, keys);
 }
 
 function checkSubset(unit: string, subset: unknown, split: number): "training" | "validation" | undefined {
@@ -198,7 +186,7 @@ export class NumpyArrayIterator<B> extends ImageIterator<B> {
   /** @internal Made by {@link ImageDataGenerator.flow}. */
   constructor(generator: ImageDataGenerator, x: ImageSource, y: FlowLabels | undefined, args: FlowArgs) {
     const unit = "flow";
-    checkArgs(unit, args, FLOW_KEYS);
+    expectOptions(unit, args, FLOW_KEYS, "{ batchSize: 32 }");
     const { data, shape } = asArray(unit, "x", x);
     if (shape.length !== 4 || ![1, 3, 4].includes(shape[3])) {
       const hint = shape.length === 3 ? ` Add the channel axis, e.g. x.reshape([${shape.join(", ")}, 1]).` : "";
@@ -263,11 +251,8 @@ export class DirectoryIterator<B> extends ImageIterator<B> {
   /** @internal Made by {@link ImageDataGenerator.flowFromDirectory}. */
   constructor(generator: ImageDataGenerator, directory: string, args: FlowFromDirectoryArgs) {
     const unit = "flowFromDirectory";
-    checkArgs(unit, args, DIRECTORY_KEYS);
-    const targetSize = args.targetSize ?? [256, 256];
-    if (!Array.isArray(targetSize) || targetSize.length !== 2 || !targetSize.every((d) => Number.isInteger(d) && d > 0 && d <= 32768)) {
-      throw fail(`${unit}: invalid targetSize. Expected [height, width], two positive integers. Received: targetSize=${show(targetSize)}.`);
-    }
+    expectOptions(unit, args, DIRECTORY_KEYS, "{ targetSize: [150, 150], batchSize: 20, classMode: \"binary\" }");
+    const targetSize = expectTargetSize(unit, args.targetSize ?? [256, 256]);
     const colorMode = expectOneOf(unit, "colorMode", args.colorMode ?? "rgb", COLOR_MODES);
     const classMode = args.classMode === null ? null : expectOneOf(unit, "classMode", args.classMode ?? "categorical", CLASS_MODES);
     const subset = checkSubset(unit, args.subset, generator.validationSplit);

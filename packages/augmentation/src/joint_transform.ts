@@ -12,7 +12,7 @@
  * grows (its corners stick out), as in every axis-aligned pipeline.
  */
 import * as tf from "@tensorflow/tfjs";
-import { expectKnownKeys, expectNumber, expectOneOf, fail, Random, show, warpAffine } from "@convlab/engine";
+import { expectNumber, expectOneOf, expectOptions, expectSeed, fail, Random, show, warpAffine } from "@convlab/engine";
 import { Affine, invertAffine, samplingMatrix, TransformParams } from "./affine";
 import type { ImageDataGenerator } from "./image_data_generator";
 import { asArray, asImage, ImageInput } from "./pixels";
@@ -85,8 +85,7 @@ function readBoxes(unit: string, boxes: unknown): number[][] {
  */
 export function transformBoxes(boxes: readonly (readonly number[])[] | tf.Tensor, params: TransformParams, imageSize: readonly [number, number], args: TransformBoxesArgs): TransformedBoxes {
   const unit = "transformBoxes";
-  if (args === null || typeof args !== "object") throw fail(`${unit}: invalid options. Expected { format: "xyxy" | "yxyx" | "xywh" }. Received: ${show(args)}.`);
-  expectKnownKeys(unit, args, ["format", "minVisibility"]);
+  expectOptions(unit, args, ["format", "minVisibility"], '{ format: "xyxy" }');
   const format = expectOneOf(unit, "format", args.format, BOX_FORMATS);
   const minVisibility = expectNumber(unit, "minVisibility", args.minVisibility ?? 0, { min: 0, max: 1 });
   const [h, w] = imageSize;
@@ -144,7 +143,7 @@ export function transformMask(mask: ImageInput, params: TransformParams, datagen
   const [h, w] = shape;
   const src = data instanceof Float32Array ? data : Float32Array.from(data);
   const out = new Float32Array(h * w);
-  warpAffine({ src, srcShape: [h, w, 1], out, outSize: [h, w], matrix: samplingMatrix(params, h, w), order: 0, fillMode: datagen.fillMode, cval: fill });
+  warpAffine({ src, srcShape: [1, h, w, 1], out, outSize: [h, w], matrices: samplingMatrix(params, h, w), order: 0, fillMode: datagen.fillMode, cval: fill });
   return tf.tensor(Int32Array.from(out), shape, "int32");
 }
 
@@ -182,10 +181,10 @@ export interface AugmentedTargets {
  */
 export function augmentWithTargets(datagen: ImageDataGenerator, image: ImageInput, targets: Targets, options: { seed?: number; minVisibility?: number } = {}): AugmentedTargets {
   const unit = "augmentWithTargets";
-  expectKnownKeys(unit, targets ?? {}, ["boxes", "boxFormat", "labels", "mask"]);
-  expectKnownKeys(unit, options ?? {}, ["seed", "minVisibility"]);
+  expectOptions(unit, targets, ["boxes", "boxFormat", "labels", "mask"], '{ boxes, boxFormat: "xyxy", mask }');
+  expectOptions(unit, options, ["seed", "minVisibility"], "{ seed: 1 }");
   const src = asImage(unit, "image", image);
-  const rng = options.seed === undefined ? undefined : new Random(expectNumber(unit, "seed", options.seed, { min: 0, integer: true }));
+  const rng = options.seed === undefined ? undefined : new Random(expectSeed(unit, options.seed));
   const params = datagen.getRandomTransform(src.shape, rng);
   const result: AugmentedTargets = { image: tf.tidy(() => datagen.standardize(datagen.applyTransform(src, params))) as tf.Tensor3D, params };
   if (targets.boxes !== undefined) {

@@ -2,7 +2,7 @@
  * `previewAugmentation`: a grid of random versions of one image, the course's
  * `plt.subplot(230 + 1 + i)` loop over `it.next()`, as a PNG figure.
  */
-import { expectKnownKeys, expectNumber, fail, Random, show } from "@convlab/engine";
+import { expectNumber, expectOptions, expectSeed, Random } from "@convlab/engine";
 import { imageGrid } from "@convlab/viz";
 import type { Figure } from "@convlab/viz";
 import type { ImageDataGenerator } from "./image_data_generator";
@@ -42,13 +42,10 @@ const KEYS = ["count", "cols", "seed", "includeOriginal", "title"] as const;
  */
 export function previewAugmentation(datagen: ImageDataGenerator, image: ImageInput, options: PreviewArgs = {}): Figure {
   const unit = "previewAugmentation";
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw fail(`${unit}: invalid options. Expected an object such as { count: 6 }. Received: ${show(options)}.`);
-  }
-  expectKnownKeys(unit, options, KEYS);
+  expectOptions(unit, options, KEYS, "{ count: 6 }");
   const count = expectNumber(unit, "count", options.count ?? 6, { min: 1, max: 100, integer: true });
   const cols = expectNumber(unit, "cols", options.cols ?? 3, { min: 1, max: 100, integer: true });
-  const rng = options.seed === undefined ? undefined : new Random(expectNumber(unit, "seed", options.seed, { min: 0, integer: true }));
+  const rng = options.seed === undefined ? undefined : new Random(expectSeed(unit, options.seed));
   const src = asImage(unit, "image", image);
   const [h, w, c] = src.shape;
   const size = h * w * c;
@@ -58,13 +55,13 @@ export function previewAugmentation(datagen: ImageDataGenerator, image: ImageInp
     tiles.push({ data: Float32Array.from(src.data, (v) => v * datagen.rescale), shape: [h, w, c] });
     captions.push("original");
   }
-  for (let i = 0; i < count; i++) {
-    const params = datagen.getRandomTransform(src.shape, rng);
-    const out = new Float32Array(size);
-    datagen.transformInto(src, params, out, 0, datagen.rescale);
-    tiles.push({ data: out, shape: [h, w, c] });
-    captions.push(describe(params));
-  }
+  const params = Array.from({ length: count }, () => datagen.getRandomTransform(src.shape, rng));
+  const out = new Float32Array(count * size);
+  datagen.transformBatch(params.map(() => src), params, out, datagen.rescale);
+  params.forEach((p, i) => {
+    tiles.push({ data: out.subarray(i * size, (i + 1) * size), shape: [h, w, c] });
+    captions.push(describe(p));
+  });
   const top = 255 * Math.abs(datagen.rescale);
   return imageGrid(tiles, { cols, captions, range: top <= 1.5 ? [0, 1] : [0, 255], title: options.title });
 }

@@ -1,13 +1,11 @@
 /**
- * The shared machinery: the two tfjs 4.22 deviations transformImages corrects (and that they
- * still exist), a model with all five layers saved and reloaded, and training through
- * model.fit (the training flag reaches the layers; predict leaves the images alone).
+ * The shared machinery: a model with all five layers saved and reloaded, and training through
+ * model.fit (the training flag reaches the layers; predict leaves the images alone). The
+ * corrected tf.image.transform kernel they run on is tested in @convlab/engine (transform.test.ts).
  */
 import * as tf from "@tensorflow/tfjs";
-import { setupWasm } from "@convlab/engine";
 import { RandomContrast, randomContrast } from "./random_contrast";
 import { RandomFlip, randomFlip } from "./random_flip";
-import { AffineMap, transformImages } from "./random_layer";
 import { RandomRotation, randomRotation } from "./random_rotation";
 import { RandomTranslation, randomTranslation } from "./random_translation";
 import { RandomZoom, randomZoom } from "./random_zoom";
@@ -21,100 +19,6 @@ function values(t: tf.Tensor): number[] {
   return Array.from(t.dataSync());
 }
 
-const IDENTITY: AffineMap = [1, 0, 0, 0, 1, 0];
-
-describe("transformImages (tf.image.transform with TensorFlow's semantics)", () => {
-  test("every image of a batch is transformed (tfjs 4.22's cpu kernel stops after the first)", () => {
-    const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2, 1]);
-    // The deviation itself: the second image comes back as fillValue. If this starts failing,
-    // tfjs has fixed its kernel and transformImages could send the batch at once again.
-    const raw = tf.image.transform(x, tf.tensor2d([[1, 0, 0, 0, 1, 0, 0, 0]]), "nearest", "constant", 9);
-    expect(values(raw)).toEqual([1, 2, 3, 4, 9, 9, 9, 9]);
-    const fixed = transformImages(x, [IDENTITY, [1, 0, 1, 0, 1, 0]], "nearest", "constant", 9);
-    expect(values(fixed)).toEqual([1, 2, 3, 4, 6, 9, 8, 9]);
-    tf.dispose([x, raw, fixed]);
-  });
-
-  test("constant fill: a point outside [0, len - 1] is fillValue (tfjs blends the edge or rounds onto it)", () => {
-    const row = tf.tensor4d([0, 10, 20, 30], [1, 1, 4, 1]);
-    const shift: AffineMap = [1, 0, -0.5, 0, 1, 0]; // column x reads x − 0.5
-    const t = tf.tensor2d([[...shift, 0, 0]]);
-    // tfjs alone: bilinear mixes the fill into column 0, nearest rounds −0.5 onto column 0.
-    expect(values(tf.image.transform(row, t, "bilinear", "constant", 100))).toEqual([50, 5, 15, 25]);
-    expect(values(tf.image.transform(row, t, "nearest", "constant", 100))).toEqual([0, 10, 20, 30]);
-    // TensorFlow: column 0 reads −0.5, outside, so fillValue.
-    expect(values(transformImages(row as tf.Tensor4D, [shift], "bilinear", "constant", 100))).toEqual([100, 5, 15, 25]);
-    expect(values(transformImages(row as tf.Tensor4D, [shift], "nearest", "constant", 100))).toEqual([100, 10, 20, 30]);
-    tf.dispose([row, t]);
-  });
-
-  test("the other fill modes follow TensorFlow's definitions on a row a b c d", () => {
-    // Shifts of −3 … 3 columns (column x reads x − s) on a row 0 1 2 3, nearest interpolation.
-    const row = tf.tensor4d([0, 1, 2, 3], [1, 1, 4, 1]) as tf.Tensor4D;
-    const shifted = (s: number, mode: "reflect" | "wrap" | "nearest") => {
-      const y = transformImages(row, [[1, 0, -s, 0, 1, 0]], "nearest", mode, 0);
-      const v = values(y);
-      y.dispose();
-      return v;
-    };
-    // reflect: d c b a | a b c d | d c b a
-    expect(shifted(2, "reflect")).toEqual([1, 0, 0, 1]);
-    expect(shifted(-2, "reflect")).toEqual([2, 3, 3, 2]);
-    // nearest: a a a a | a b c d | d d d d
-    expect(shifted(2, "nearest")).toEqual([0, 0, 0, 1]);
-    expect(shifted(-2, "nearest")).toEqual([2, 3, 3, 3]);
-    // wrap: a b c d | a b c d | a b c d, exact for shifts under len − 1 pixels…
-    expect(shifted(2, "wrap")).toEqual([2, 3, 0, 1]);
-    expect(shifted(-2, "wrap")).toEqual([2, 3, 0, 1]);
-    // …and TensorFlow's formula (which tfjs shares) lands on an edge beyond: a true wrap of 3
-    // would be 1 2 3 0.
-    expect(shifted(3, "wrap")).toEqual([3, 2, 3, 0]);
-    row.dispose();
-  });
-
-  test("the same results on the wasm backend (whose reflect reads the far edge for negative points)", async () => {
-    const maps: AffineMap[] = [
-      [1, 0, -1.3, 0, 1, 0.7], // shifts, fractional
-      [1, 0, 6.3, 0, 1, -9.2], // beyond a whole period
-      [0.6, 0, 0.8, 0, 0.6, 1.2], // zoom in
-      [1.4, 0, -0.8, 0, 1.7, -1.2], // zoom out
-      [Math.SQRT1_2, -Math.SQRT1_2, 2, Math.SQRT1_2, Math.SQRT1_2, -1.5], // 45° turn
-    ];
-    const modes = ["reflect", "wrap", "constant", "nearest"] as const;
-    const run = () =>
-      tf.tidy(() => {
-        const x = tf.randomUniform([1, 5, 6, 2], 0, 1, "float32", 3) as tf.Tensor4D;
-        const raw = values(tf.image.transform(x, tf.tensor2d([[1, 0, -1, 0, 1, 0, 0, 0]]), "nearest", "reflect"));
-        const fixed = modes.flatMap((mode) => (["bilinear", "nearest"] as const).flatMap((ip) => maps.map((m) => values(transformImages(x, [m], ip, mode, -1)))));
-        return { first: values(tf.slice(x, [0, 0, 0, 0], [1, 5, 1, 2])), last: values(tf.slice(x, [0, 0, 5, 0], [1, 5, 1, 2])), raw, fixed };
-      });
-    const onCpu = run();
-    await setupWasm(tf, { threads: 1 });
-    try {
-      expect(tf.getBackend()).toBe("wasm");
-      const onWasm = run();
-      // The deviation: column 0 reads column −1, which reflects to column 0; wasm reads column 5.
-      const column0 = (v: number[]) => [0, 1, 2, 3, 4].flatMap((r) => [v[r * 12], v[r * 12 + 1]]);
-      expect(column0(onCpu.raw)).toEqual(onCpu.first);
-      expect(column0(onWasm.raw)).toEqual(onCpu.last);
-      onWasm.fixed.forEach((image, k) => image.forEach((v, j) => expect(v).toBeCloseTo(onCpu.fixed[k][j], 4)));
-    } finally {
-      await tf.setBackend("cpu");
-      tf.removeBackend("wasm");
-    }
-  });
-
-  test("leaks nothing", () => {
-    const x = tf.ones([3, 4, 4, 2]) as tf.Tensor4D;
-    const maps: AffineMap[] = [IDENTITY, [1, 0, 0.5, 0, 1, 0], [0.5, 0, 1, 0, 2, -1]];
-    const run = () => transformImages(x, maps, "bilinear", "constant", 0).dispose();
-    run();
-    const before = tf.memory().numTensors;
-    run();
-    expect(tf.memory().numTensors).toBe(before);
-    x.dispose();
-  });
-});
 
 describe("the five layers in a model", () => {
   function allFive(): tf.Sequential {

@@ -67,14 +67,8 @@ export function layerArgsOf(args: Record<string, unknown>): LayerArgs {
   return out as LayerArgs;
 }
 
-/** A seed: `undefined`/`null` (fresh randomness) or a non-negative safe integer. @internal */
-export function checkSeed(unit: string, seed: unknown): number | undefined {
-  if (seed === undefined || seed === null) return undefined;
-  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
-    throw fail(`${unit}: invalid seed. Expected a non-negative integer. Received: seed=${showValue(seed)}.`);
-  }
-  return seed;
-}
+/** A seed: `undefined`/`null` (fresh randomness) or a non-negative safe integer (the engine's validator). @internal */
+export { expectSeed as checkSeed } from "@convlab/engine";
 
 /** A finite number option. @internal */
 export function checkFinite(unit: string, name: string, value: unknown): number {
@@ -209,74 +203,14 @@ export abstract class RandomImageLayer extends tf.layers.Layer {
  */
 export type AffineMap = [number, number, number, number, number, number];
 
-/** Coordinates this close outside [0, len − 1] still count as inside (float round-off at the edge). */
-const EDGE_TOLERANCE = 1e-4;
-
 /**
  * Resamples each image of `images` through its own {@link AffineMap}, with TensorFlow's
- * `ImageProjectiveTransformV3` semantics (what Keras's layers call).
- *
- * Built on `tf.image.transform`, with three corrections for tfjs 4.22:
- * - tfjs's cpu kernel (and every backend that reuses it, such as convlab's `native`) returns
- *   after the first image of a batch, leaving the others all `fillValue`: the images are sent
- *   one at a time.
- * - With `fillMode: "constant"`, TensorFlow gives `fillValue` wherever the source point lies
- *   outside [0, w − 1] × [0, h − 1]; tfjs's kernels (cpu, wasm, webgl) skip that test, so
- *   bilinear blends the edge pixels with `fillValue` across a one-pixel band and nearest rounds
- *   points up to half a pixel outside onto the edge. The outside points are set to `fillValue`
- *   here, as TF does.
- * - With `fillMode: "reflect"`, tfjs's wasm kernel compares a negative coordinate with `-len`
- *   computed in unsigned arithmetic, so every point before the first row or column reads the
- *   last one. Reflection is periodic (period 2·len), so the map is shifted by whole periods
- *   until no source point is negative: the same result on every backend.
- *
+ * `ImageProjectiveTransformV3` semantics (what Keras's layers call): `tf.image.transform`,
+ * whose kernel @convlab/engine corrects (tfjs 4.22's transforms only the first image of a
+ * batch, blends the constant fill into the edge, and its wasm reflect misreads negative points).
  * @internal
  */
 export function transformImages(images: tf.Tensor4D, maps: readonly AffineMap[], interpolation: Interpolation, fillMode: FillMode, fillValue: number): tf.Tensor4D {
-  const [n, h, w, c] = images.shape;
-  return tf.tidy(() => {
-    const outs = maps.map((m, i) => {
-      const image = n === 1 ? images : tf.slice(images, [i, 0, 0, 0], [1, h, w, c]);
-      const sent = fillMode === "reflect" ? nonNegative(m, h, w) : m;
-      const transform = tf.tensor2d([[...sent, 0, 0]], [1, 8], "float32");
-      const out = tf.image.transform(image, transform, interpolation, fillMode, fillValue);
-      if (fillMode !== "constant") return out;
-      return tf.where(insideMask(m, h, w), out, tf.fill(out.shape, fillValue, "float32") as tf.Tensor4D);
-    });
-    return outs.length === 1 ? outs[0] : tf.concat(outs, 0);
-  });
+  return tf.tidy(() => tf.image.transform(images, tf.tensor2d(maps.map((m) => [...m, 0, 0]), [maps.length, 8], "float32"), interpolation, fillMode, fillValue));
 }
 
-/**
- * `m` shifted by whole reflection periods (2w, 2h) so that no output pixel reads a negative
- * coordinate. An affine map takes its extremes at the corners of the output grid.
- */
-function nonNegative(m: AffineMap, h: number, w: number): AffineMap {
-  const [a0, a1, a2, b0, b1, b2] = m;
-  const corners = [[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]];
-  const minX = Math.min(...corners.map(([x, y]) => a0 * x + a1 * y + a2));
-  const minY = Math.min(...corners.map(([x, y]) => b0 * x + b1 * y + b2));
-  const periodsX = minX < 0 ? Math.ceil(-minX / (2 * w)) : 0;
-  const periodsY = minY < 0 ? Math.ceil(-minY / (2 * h)) : 0;
-  return [a0, a1, a2 + 2 * w * periodsX, b0, b1, b2 + 2 * h * periodsY];
-}
-
-/** `[1, h, w, 1]` bool: whether output pixel (x, y) reads a point inside the source. */
-function insideMask(m: AffineMap, h: number, w: number): tf.Tensor4D {
-  const [a0, a1, a2, b0, b1, b2] = m;
-  const inside = new Uint8Array(h * w);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const sx = a0 * x + a1 * y + a2;
-      const sy = b0 * x + b1 * y + b2;
-      inside[y * w + x] = sx >= -EDGE_TOLERANCE && sx <= w - 1 + EDGE_TOLERANCE && sy >= -EDGE_TOLERANCE && sy <= h - 1 + EDGE_TOLERANCE ? 1 : 0;
-    }
-  }
-  return tf.tensor4d(inside, [1, h, w, 1], "bool");
-}
-
-/** `v`, or the integer it is within 1e-12 of (so that cos 90° is exactly 0). @internal */
-export function snap(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v - r) < 1e-12 ? r : v;
-}

@@ -18,7 +18,6 @@ import {
   factorConfig,
   layerArgsOf,
   readArgs,
-  snap,
   transformImages,
 } from "./random_layer";
 
@@ -55,7 +54,7 @@ const KEYS = ["factor", "fillMode", "interpolation", "seed", "fillValue"] as con
  *
  * which, with rows running down, turns the picture counter-clockwise for θ > 0
  * (`factor: [0.25, 0.25]` is `np.rot90`). Points outside the picture are filled per `fillMode`.
- * Multiples of 90° are exact (sin and cos snapped to 0 and ±1).
+ * Multiples of 90° are exact (the engine's warp takes map entries within 1e-12 of an integer as that integer).
  *
  * Input and output: `[batch, height, width, channels]` or one image `[height, width, channels]`;
  * in training the output is float32.
@@ -117,8 +116,8 @@ tf.serialization.registerClass(RandomRotation);
 
 /** The rotation by `theta` (radians, counter-clockwise on screen) about the centre of an h × w image. */
 function rotationMap(theta: number, h: number, w: number): AffineMap {
-  const c = snap(Math.cos(theta));
-  const s = snap(Math.sin(theta));
+  const c = Math.cos(theta);
+  const s = Math.sin(theta);
   const cx = (w - 1) / 2;
   const cy = (h - 1) / 2;
   return [c, -s, cx - c * cx + s * cy, s, c, cy - s * cx - c * cy];

@@ -16,7 +16,7 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type * as tf from "@tensorflow/tfjs";
-import { ConvlabError, Random, closest, expectKnownKeys, expectOneOf, fail, show } from "@convlab/engine";
+import { ConvlabError, Random, closest, expectKnownKeys, expectOneOf, expectOptions, expectTargetSize, fail, show } from "@convlab/engine";
 import { Canvas, createCanvas } from "canvas";
 import { COLOR_MODES, ColorMode } from "./image_file";
 import { Uint8Tensor } from "./uint8_tensor";
@@ -155,12 +155,9 @@ export function exportImageFolder(
     throw fail(`${UNIT}: invalid dir. Expected the path of a folder to create, e.g. "data/shirts". Received: dir=${show(dir)}.`);
   }
   const { images, labels } = checkData(data);
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw fail(`${UNIT}: invalid options. Expected an object such as { splits: { train: 1000, validation: 500 } }. Received: options=${show(options)}.`);
-  }
-  expectKnownKeys(UNIT, options, OPTION_KEYS);
+  expectOptions(UNIT, options, OPTION_KEYS, "{ splits: { train: 1000, validation: 500 } }");
   const splits = checkSplits(options.splits ?? DEFAULT_SPLITS);
-  const targetSize = options.targetSize === undefined ? undefined : checkTargetSize(options.targetSize);
+  const targetSize = options.targetSize === undefined ? undefined : expectTargetSize(UNIT, options.targetSize);
   const colorMode = options.colorMode === undefined ? undefined : expectOneOf(UNIT, "colorMode", options.colorMode, COLOR_MODES);
   const seed = checkSeed(options.seed);
   const overwrite = checkBoolean("overwrite", options.overwrite, false);
@@ -386,14 +383,6 @@ function checkSplits(splits: unknown): SplitSpec {
     throw fail(`${UNIT}: invalid splits. Expected counts per class (integers) or fractions in [0, 1], not both. ${received}`);
   }
   return { kind: "counts", values };
-}
-
-function checkTargetSize(value: unknown): [number, number] {
-  const pair = value as unknown[];
-  if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((d) => typeof d === "number" && Number.isInteger(d) && d > 0 && d <= 32768)) {
-    throw fail(`${UNIT}: invalid targetSize. Expected [height, width], two positive integers. Received: targetSize=${show(value)}.`);
-  }
-  return [pair[0] as number, pair[1] as number];
 }
 
 function checkSeed(seed: unknown): number | undefined {

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { expectKnownKeys, expectOneOf, fail, show } from "@convlab/engine";
+import { expectOneOf, expectOptions, expectTargetSize, fail, show } from "@convlab/engine";
 import { createCanvas, Image } from "canvas";
 import { Uint8Tensor } from "./uint8_tensor";
 
@@ -104,12 +104,9 @@ export function readError(unit: string, file: string, error: unknown): Error {
 }
 
 function checkOptions(unit: string, options: LoadImageArgs): void {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw fail(`${unit}: invalid options. Expected an object such as { targetSize: [224, 224] }. Received: options=${show(options)}.`);
-  }
-  expectKnownKeys(unit, options, OPTION_KEYS);
+  expectOptions(unit, options, OPTION_KEYS, "{ targetSize: [224, 224] }");
   expectOneOf(unit, "colorMode", options.colorMode ?? "rgb", COLOR_MODES);
-  if (options.targetSize !== undefined) checkTargetSize(unit, options.targetSize);
+  if (options.targetSize !== undefined) expectTargetSize(unit, options.targetSize);
 }
 
 /**
@@ -142,7 +139,7 @@ function incompleteImage(bytes: Uint8Array): string | undefined {
 
 function decode(unit: string, bytes: Uint8Array, options: LoadImageArgs, name: string): Uint8Tensor {
   const colorMode = options.colorMode ?? "rgb";
-  const targetSize = options.targetSize === undefined ? undefined : checkTargetSize(unit, options.targetSize);
+  const targetSize = options.targetSize === undefined ? undefined : expectTargetSize(unit, options.targetSize);
   const incomplete = incompleteImage(bytes);
   if (incomplete) throw fail(`${unit}: cannot decode ${show(name)}. Expected a complete PNG, JPEG, GIF or BMP image. Received: ${incomplete}.`);
   // node-canvas decodes a Buffer source synchronously, reporting failure through onerror.
@@ -169,14 +166,6 @@ function decode(unit: string, bytes: Uint8Array, options: LoadImageArgs, name: s
   ctx.drawImage(decoded, 0, 0, width, height);
   const rgba = ctx.getImageData(0, 0, width, height).data;
   return new Uint8Tensor(fromRgba(rgba, colorMode), [height, width, colorMode === "rgb" ? 3 : colorMode === "grayscale" ? 1 : 4]);
-}
-
-function checkTargetSize(unit: string, value: unknown): [number, number] {
-  const pair = value as unknown[];
-  if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((d) => typeof d === "number" && Number.isInteger(d) && d > 0 && d <= 32768)) {
-    throw fail(`${unit}: invalid targetSize. Expected [height, width], two positive integers. Received: targetSize=${show(value)}.`);
-  }
-  return [pair[0] as number, pair[1] as number];
 }
 
 /** RGBA bytes to the channels of `mode`. */

@@ -32,7 +32,7 @@ using convlab::MatMulGeometry;
 using convlab::PoolGeometry;
 
 /** Bumped when a function's signature or semantics change; native_addon.ts checks it. */
-constexpr int kApiVersion = 2;
+constexpr int kApiVersion = 3;
 
 /** Largest value accepted for any size, stride, pad or dilation. */
 constexpr int64_t kMaxDim = 2147483647;
@@ -770,50 +770,60 @@ void tune_malloc() {
   mallopt(M_TOP_PAD, 64 << 20);
 }
 
-/** An image buffer: a Uint8Array or Uint8ClampedArray (bytes) or a Float32Array. */
-convlab::WarpImage warp_image(const Args& args, const Napi::CallbackInfo& info, size_t i, const char* name,
-                              int64_t height, int64_t width, int64_t channels) {
+/** A batch of images: a Uint8Array or Uint8ClampedArray (bytes) or a Float32Array. */
+convlab::WarpImages warp_images(const Args& args, const Napi::CallbackInfo& info, size_t i, const char* name,
+                                int64_t count, int64_t height, int64_t width, int64_t channels) {
   Napi::Value v = info[i];
   if (v.IsTypedArray()) {
     auto t = v.As<Napi::TypedArray>();
     const auto type = t.TypedArrayType();
     if (type == napi_uint8_array || type == napi_uint8_clamped_array || type == napi_float32_array) {
       const bool bytes = type != napi_float32_array;
-      const double expected = static_cast<double>(height) * width * channels;
+      const double expected = static_cast<double>(count) * height * width * channels;
       if (static_cast<double>(t.ElementLength()) != expected) {
-        args.invalid(name, number_text(expected) + " elements (" + std::to_string(height) + "x" + std::to_string(width) + "x" +
-                               std::to_string(channels) + ")",
+        args.invalid(name, number_text(expected) + " elements (" + std::to_string(count) + "x" + std::to_string(height) + "x" +
+                               std::to_string(width) + "x" + std::to_string(channels) + ")",
                      std::to_string(t.ElementLength()) + " elements");
       }
       auto* base = static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
-      return convlab::WarpImage{base, bytes, height, width, channels};
+      return convlab::WarpImages{base, bytes, count, height, width, channels};
     }
   }
   args.invalid(name, "a Uint8Array or Float32Array", describe(v));
 }
 
+// warpAffine(src, srcShape [n, h, w, c], out, outSize [oh, ow], matrices (6n numbers), order,
+// fillMode, cval, scale)
 Napi::Value WarpAffine(const Napi::CallbackInfo& info) {
   Args args(info, "warpAffine");
-  args.expect_count(9, "src, srcShape, out, outSize, matrix, order, fillMode, cval, scale");
-  std::vector<int64_t> shape = args.ints(1, "srcShape", 3, 1, "[height, width, channels]");
+  args.expect_count(9, "src, srcShape, out, outSize, matrices, order, fillMode, cval, scale");
+  std::vector<int64_t> shape = args.ints(1, "srcShape", 4, 1, "[count, height, width, channels]");
   std::vector<int64_t> size = args.ints(3, "outSize", 2, 1, "[height, width]");
-  convlab::WarpImage src = warp_image(args, info, 0, "src", shape[0], shape[1], shape[2]);
-  convlab::WarpImage out = warp_image(args, info, 2, "out", size[0], size[1], shape[2]);
-  const auto src_bytes = static_cast<size_t>(shape[0] * shape[1] * shape[2]) * (src.bytes ? 1 : 4);
-  const auto out_bytes = static_cast<size_t>(size[0] * size[1] * shape[2]) * (out.bytes ? 1 : 4);
+  convlab::WarpImages src = warp_images(args, info, 0, "src", shape[0], shape[1], shape[2], shape[3]);
+  convlab::WarpImages out = warp_images(args, info, 2, "out", shape[0], size[0], size[1], shape[3]);
+  const auto src_bytes = static_cast<size_t>(shape[0] * shape[1] * shape[2] * shape[3]) * (src.bytes ? 1 : 4);
+  const auto out_bytes = static_cast<size_t>(shape[0] * size[0] * size[1] * shape[3]) * (out.bytes ? 1 : 4);
   const auto* s0 = static_cast<const uint8_t*>(src.data);
   const auto* o0 = static_cast<const uint8_t*>(out.data);
   if (o0 < s0 + src_bytes && s0 < o0 + out_bytes) args.invalid("out", "memory separate from src", "an array overlapping src");
-  std::vector<double> matrix = args.numbers(4, "matrix", 6);
+  Napi::Value mv = info[4];
+  if (!mv.IsTypedArray() || mv.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      static_cast<int64_t>(mv.As<Napi::TypedArray>().ElementLength()) != 6 * shape[0]) {
+    args.invalid("matrices", "a Float64Array of " + std::to_string(6 * shape[0]) + " numbers (6 per image)", describe(mv));
+  }
+  const double* matrices = mv.As<Napi::Float64Array>().Data();
+  for (int64_t k = 0; k < 6 * shape[0]; ++k) {
+    if (!std::isfinite(matrices[k])) args.invalid("matrices", "finite numbers", "a non-finite value at " + std::to_string(k));
+  }
   int order = code_arg(args, info, 5, "order", 1);
-  int mode = code_arg(args, info, 6, "fillMode", 3);
+  int mode = code_arg(args, info, 6, "fillMode", 4);
   auto finite = [&](size_t i, const char* name) {
     if (!info[i].IsNumber() || !std::isfinite(info[i].As<Napi::Number>().DoubleValue())) args.invalid(name, "a finite number", describe(info[i]));
     return info[i].As<Napi::Number>().DoubleValue();
   };
   const double cval = finite(7, "cval");
   const double scale = finite(8, "scale");
-  convlab::warp_affine(src, out, matrix.data(), order, static_cast<convlab::WarpFill>(mode), cval, scale);
+  convlab::warp_affine(src, out, matrices, order, static_cast<convlab::WarpFill>(mode), cval, scale);
   return info.Env().Undefined();
 }
 

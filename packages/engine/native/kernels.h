@@ -101,16 +101,17 @@ void matmul(const MatMulGeometry& g, const float* a, const float* b, const float
             int activation, float* out);
 
 // --- pooling (pool.cc), OpenMP loops over NHWC ---
-// Affine resampling (warp.cc): one image, HWC, uint8 or float32 in and out.
-enum class WarpFill { kNearest = 0, kConstant = 1, kReflect = 2, kWrap = 3 };
-struct WarpImage {
+// Affine resampling (warp.cc): a batch of HWC images, uint8 or float32 in and out.
+// kTfWrap is TensorFlow's wrap (ImageProjectiveTransformV3), the others SciPy's modes.
+enum class WarpFill { kNearest = 0, kConstant = 1, kReflect = 2, kWrap = 3, kTfWrap = 4 };
+struct WarpImages {
   void* data;
   bool bytes;  // uint8 when true, float32 otherwise
-  int64_t height, width, channels;
+  int64_t count, height, width, channels;
 };
-// out(x, y) = scale * src(m[0] x + m[1] y + m[2], m[3] x + m[4] y + m[5]), sampled with
-// `order` 0 (nearest) or 1 (bilinear) and SciPy's fill modes.
-void warp_affine(const WarpImage& src, const WarpImage& out, const double* matrix, int order,
+// out[i](x, y) = scale * src[i](m[6i] x + m[6i+1] y + m[6i+2], m[6i+3] x + m[6i+4] y + m[6i+5]),
+// sampled with `order` 0 (nearest) or 1 (bilinear); images and rows are split over threads.
+void warp_affine(const WarpImages& src, const WarpImages& out, const double* matrices, int order,
                  WarpFill mode, double cval, double scale);
 
 void max_pool(const PoolGeometry& g, const float* x, float* y);

@@ -88,6 +88,44 @@ export function expectNumber(
 }
 
 /**
+ * An options object checked at a function's entry: `undefined` gives `{}`; anything but a plain
+ * object is "unit: invalid options. Expected an object such as { batchSize: 32 }. Received:
+ * options=5."; a key outside `allowed` is reported by {@link expectKnownKeys}.
+ */
+export function expectOptions<T extends object>(unit: string, options: T | undefined, allowed: readonly string[], example: string): T {
+  if (options === undefined) return {} as T;
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw fail(`${unit}: invalid options. Expected an object such as ${example}. Received: options=${show(options)}.`);
+  }
+  expectKnownKeys(unit, options, allowed);
+  return options;
+}
+
+/** `true` or `false`, else "unit: invalid name. Expected true or false. Received: name=…". */
+export function expectBoolean(unit: string, name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") throw fail(`${unit}: invalid ${name}. Expected true or false. Received: ${name}=${show(value)}.`);
+  return value;
+}
+
+/** A seed: `undefined`/`null` (fresh randomness each run) or a non-negative safe integer. */
+export function expectSeed(unit: string, seed: unknown): number | undefined {
+  if (seed === undefined || seed === null) return undefined;
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
+    throw fail(`${unit}: invalid seed. Expected a non-negative integer. Received: seed=${show(seed)}.`);
+  }
+  return seed;
+}
+
+/** An image size `[height, width]`, two positive integers up to 32768. */
+export function expectTargetSize(unit: string, value: unknown, name = "targetSize"): [number, number] {
+  const pair = value as unknown[];
+  if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((d) => typeof d === "number" && Number.isInteger(d) && d > 0 && d <= 32768)) {
+    throw fail(`${unit}: invalid ${name}. Expected [height, width], two positive integers. Received: ${name}=${show(value)}.`);
+  }
+  return [pair[0] as number, pair[1] as number];
+}
+
+/**
  * Throws the house error for the first key of `options` outside `allowed`, suggesting the
  * nearest: "setupWasm: unknown option `thread`. Expected one of `threads`, `startTimeoutMs`.
  * Did you mean `threads`?". Callers check that `options` is an object first.

@@ -20,11 +20,12 @@ import { loadNativeAddon } from "./native_addon";
 import { registerNativeBackend } from "./native_backend";
 import { reportBatchSizeOnOutOfMemory } from "./oom";
 import { fuseTfjsRmsprop } from "./optimizers";
+import { registerTransformKernel } from "./transform";
 
 export { BACKENDS, selectBackend } from "./backend";
 export type { BackendChoice, BackendName } from "./backend";
 export { fileSystem } from "./file_io";
-export { ConvlabError, fail, show, expectOneOf, expectKnownKeys, expectNumber, closest } from "./errors";
+export { ConvlabError, fail, show, expectOneOf, expectKnownKeys, expectNumber, expectOptions, expectBoolean, expectSeed, expectTargetSize, closest } from "./errors";
 export { OutOfMemoryError } from "./oom";
 export { rmspropStep } from "./optimizers";
 export { Random } from "./random";
@@ -32,13 +33,14 @@ export { warpAffine } from "./warp_affine";
 export type { WarpAffineArgs, WarpFillMode } from "./warp_affine";
 export type { RmspropStepArgs } from "./optimizers";
 
-// On import: file:// I/O, the gradients tfjs lacks (dilated Conv2D), out-of-memory errors
+// On import: file:// I/O, the gradients tfjs lacks (dilated Conv2D), a corrected tf.image.transform, out-of-memory errors
 // that name the batch size, tfjs's RMSprop in one kernel per variable, and the native backend ranked above wasm and cpu, so that even
 // tensors made before `ready()` resolves land on it (its start is synchronous).
 registerFileIO(tf);
 registerGradients();
 reportBatchSizeOnOutOfMemory();
 fuseTfjsRmsprop();
+registerTransformKernel(); // before the native backend, which copies cpu's kernels
 const native = loadNativeAddon();
 if ("addon" in native) registerNativeBackend(native.addon, 2.5);
 

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 /** Version of the function signatures below; the addon reports its own in `info()`. */
-export const NATIVE_API_VERSION = 2;
+export const NATIVE_API_VERSION = 3;
 
 /** Activation fused into {@link NativeAddon.conv2d} / {@link NativeAddon.matmul}: 0 linear, 1 relu. */
 export type NativeActivation = 0 | 1;
@@ -226,17 +226,18 @@ export interface NativeAddon {
   ): void;
 
   /**
-   * Affine resampling of one HWC image, the semantics of the TypeScript `warpAffine` (its
-   * module comment): output `(x, y)` reads source `(m[0]x + m[1]y + m[2], m[3]x + m[4]y + m[5])`.
-   * `src` and `out` are each a Uint8Array (bytes; an output is rounded and clamped) or a
-   * Float32Array. `order` 0 nearest, 1 bilinear; `fillMode` 0 nearest, 1 constant, 2 reflect,
-   * 3 wrap (SciPy's); every output value is multiplied by `scale`.
+   * Affine resampling of a batch of HWC images, the semantics of the TypeScript `warpAffine`
+   * (its module comment): output `(x, y)` of image `i` reads source
+   * `(m[6i]x + m[6i+1]y + m[6i+2], m[6i+3]x + m[6i+4]y + m[6i+5])`. `src` and `out` are each a
+   * Uint8Array (bytes; an output is rounded and clamped) or a Float32Array. `order` 0 nearest,
+   * 1 bilinear; `fillMode` 0 nearest, 1 constant, 2 reflect, 3 wrap (SciPy's), 4 TensorFlow's
+   * wrap; every output value is multiplied by `scale`.
    * @throws Error on lengths that do not match the shapes, overlapping buffers or bad numbers.
    */
   warpAffine(
-    src: Uint8Array | Uint8ClampedArray | Float32Array, srcShape: [number, number, number],
+    src: Uint8Array | Uint8ClampedArray | Float32Array, srcShape: [number, number, number, number],
     out: Uint8Array | Float32Array, outSize: [number, number],
-    matrix: number[], order: 0 | 1, fillMode: 0 | 1 | 2 | 3, cval: number, scale: number,
+    matrices: Float64Array, order: 0 | 1, fillMode: 0 | 1 | 2 | 3 | 4, cval: number, scale: number,
   ): void;
 }
 

@@ -4,7 +4,7 @@
  * and Vigna), seeded through splitmix32, so a `seed` gives the same sequence
  * on every machine and Node version (Math.random cannot be seeded).
  */
-import { fail, show } from "./errors";
+import { expectSeed } from "./errors";
 
 function splitmix32(state: number): [number, number] {
   state = (state + 0x9e3779b9) | 0;
@@ -39,10 +39,7 @@ export class Random {
    * @throws ConvlabError when `seed` is not a non-negative integer.
    */
   constructor(seed?: number | null) {
-    if (seed !== undefined && seed !== null && !(typeof seed === "number" && Number.isSafeInteger(seed) && seed >= 0)) {
-      throw fail(`Random: invalid seed. Expected a non-negative integer. Received: seed=${show(seed)}.`);
-    }
-    const value = seed ?? Math.floor(Math.random() * 2 ** 32) + Math.floor(Math.random() * 2 ** 21) * 2 ** 32;
+    const value = expectSeed("Random", seed) ?? Math.floor(Math.random() * 2 ** 32) + Math.floor(Math.random() * 2 ** 21) * 2 ** 32;
     // Both halves of the seed feed the state, so seeds 1 and 2^32 + 1 differ.
     let state = (value % 2 ** 32) | 0;
     let word: number;

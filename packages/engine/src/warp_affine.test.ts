@@ -9,7 +9,7 @@ const grid = Float32Array.from({ length: 16 }, (_, i) => i);
 
 function warp(matrix: number[], fillMode: WarpFillMode, order: 0 | 1 = 1, extra: Partial<WarpAffineArgs> = {}): number[] {
   const out = new Float32Array(16);
-  warpAffine({ src: grid, srcShape: [4, 4, 1], out, outSize: [4, 4], matrix, order, fillMode, cval: -1, ...extra });
+  warpAffine({ src: grid, srcShape: [1, 4, 4, 1], out, outSize: [4, 4], matrices: matrix, order, fillMode, cval: -1, ...extra });
   return Array.from(out);
 }
 
@@ -23,6 +23,7 @@ describe("warpAffine", () => {
       constant: [-1, -1, -1, -1],
       reflect: [0, 4, 8, 12], // mirror about the pixel edge: column -1 is column 0
       wrap: [2, 6, 10, 14], // SciPy's wrap, period n - 1 = 3: column -1 is column 2
+      "tf-wrap": [3, 7, 11, 15], // TensorFlow's wrap, period n: column -1 is column 3
     };
     for (const mode of Object.keys(firstColumn) as WarpFillMode[]) {
       for (const order of [0, 1] as const) {
@@ -72,7 +73,7 @@ describe("warpAffine", () => {
     const scaled = warp([1, 0, 0, 0, 1, 0], "nearest", 1, { scale: 0.5 });
     expect(scaled).toEqual(Array.from(grid, (v) => v * 0.5));
     const bytes = new Uint8Array(16);
-    warpAffine({ src: grid, srcShape: [4, 4, 1], out: bytes, outSize: [4, 4], matrix: [1, 0, 0, 0, 1, 0], order: 1, fillMode: "nearest", scale: 20 });
+    warpAffine({ src: grid, srcShape: [1, 4, 4, 1], out: bytes, outSize: [4, 4], matrices: [1, 0, 0, 0, 1, 0], order: 1, fillMode: "nearest", scale: 20 });
     expect(Array.from(bytes)).toEqual(Array.from(grid, (v) => Math.min(255, v * 20)));
   });
 
@@ -86,7 +87,7 @@ describe("warpAffine", () => {
     expect(reference.cases.length).toBe(56);
     for (const testCase of reference.cases) {
       const out = new Float32Array(h * w * c);
-      kernel({ src, srcShape: [h, w, c], out, outSize: [h, w], matrix: testCase.matrix, order: testCase.order, fillMode: testCase.fillMode, cval: testCase.cval });
+      kernel({ src, srcShape: [1, h, w, c], out, outSize: [h, w], matrices: testCase.matrix, order: testCase.order, fillMode: testCase.fillMode, cval: testCase.cval });
       const worst = Math.max(...Array.from(out, (v, i) => Math.abs(v - testCase.expected[i])));
       if (worst > 1e-4) throw new Error(`${testCase.name}, order ${testCase.order}, ${testCase.fillMode}: off by ${worst}`);
     }
@@ -100,9 +101,9 @@ describe("warpAffine", () => {
       const t = rng.uniform(-1, 1);
       const z = rng.uniform(0.6, 1.4);
       const matrix = [z * Math.cos(t), -Math.sin(t), rng.uniform(-20, 40), Math.sin(t), z * Math.cos(t), rng.uniform(-20, 30)];
-      const fillMode = (["nearest", "constant", "reflect", "wrap"] as const)[trial % 4];
+      const fillMode = (["nearest", "constant", "reflect", "wrap", "tf-wrap"] as const)[trial % 5];
       const order = (trial % 8 < 4 ? 1 : 0) as 0 | 1;
-      const args = { src, srcShape: [37, 53, 3] as const, outSize: [41, 29] as const, matrix, order, fillMode, cval: 7, scale: 1 / 255 };
+      const args = { src, srcShape: [1, 37, 53, 3] as const, outSize: [41, 29] as const, matrices: matrix, order, fillMode, cval: 7, scale: 1 / 255 };
       const a = new Float32Array(41 * 29 * 3);
       const b = new Float32Array(41 * 29 * 3);
       warpAffine({ ...args, out: a });
@@ -116,12 +117,40 @@ describe("warpAffine", () => {
     }
   });
 
+  it("wraps as TensorFlow does with tf-wrap: period n, far-out points clamped to an edge", () => {
+    // One row 0..3; output x reads source x + t. TF: c < 0 -> c + 4 (trunc(-c / 3) + 1); c > 3 -> c - 4 trunc(c / 3).
+    const row = Float32Array.of(0, 1, 2, 3);
+    const read = (offset: number) => {
+      const out = new Float32Array(4);
+      warpAffine({ src: row, srcShape: [1, 1, 4, 1], out, outSize: [1, 4], matrices: [1, 0, offset, 0, 1, 0], order: 0, fillMode: "tf-wrap" });
+      return Array.from(out);
+    };
+    expect(read(-1)).toEqual([3, 0, 1, 2]); // a b c d | a b c d: column -1 is column 3
+    expect(read(2)).toEqual([2, 3, 0, 1]);
+    // Column 7: 7 - 4·trunc(7/3) = -1, clamped to 0 (TensorFlow's formula, not a true wrap).
+    expect(read(4)).toEqual([0, 1, 2, 3].map((x) => { const c = x + 4; const t = c - 4 * Math.trunc(c / 3); return Math.min(3, Math.max(0, t)); }));
+  });
+
+  it("warps a batch, each image by its own matrix, natively as in TypeScript", () => {
+    const src = Float32Array.from({ length: 2 * 16 }, (_, i) => i % 16);
+    const matrices = [1, 0, -1, 0, 1, 0, /* second image: 90° */ 0, -1, 3, 1, 0, 0];
+    const a = new Float32Array(32);
+    const b = new Float32Array(32);
+    const args = { src, srcShape: [2, 4, 4, 1] as const, outSize: [4, 4] as const, matrices, order: 1 as const, fillMode: "constant" as const, cval: -1 };
+    warpAffine({ ...args, out: a });
+    warpAffineJs({ ...args, out: b });
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(Array.from(a.slice(0, 16))).toEqual(warp([1, 0, -1, 0, 1, 0], "constant"));
+    expect(Array.from(a.slice(16))).toEqual(warp([0, -1, 3, 1, 0, 0], "constant"));
+  });
+
   it("rejects bad arguments in one line", () => {
-    const base: WarpAffineArgs = { src: grid, srcShape: [4, 4, 1], out: new Float32Array(16), outSize: [4, 4], matrix: [1, 0, 0, 0, 1, 0], order: 1, fillMode: "nearest" };
-    expect(() => warpAffine({ ...base, src: new Float32Array(15) })).toThrow("warpAffine: invalid src. Expected a Uint8Array or Float32Array of 16 values (4x4x1). Received: src=Float32Array(15).");
-    expect(() => warpAffine({ ...base, matrix: [1, 0, 0] })).toThrow("warpAffine: invalid matrix. Expected 6 finite numbers [a, b, c, d, e, f]. Received: matrix=[1,0,0].");
-    expect(() => warpAffine({ ...base, fillMode: "mirror" as WarpFillMode })).toThrow('warpAffine: invalid fillMode. Expected one of "nearest", "constant", "reflect", "wrap". Received: fillMode="mirror".');
+    const base: WarpAffineArgs = { src: grid, srcShape: [1, 4, 4, 1], out: new Float32Array(16), outSize: [4, 4], matrices: [1, 0, 0, 0, 1, 0], order: 1, fillMode: "nearest" };
+    expect(() => warpAffine({ ...base, src: new Float32Array(15) })).toThrow("warpAffine: invalid src. Expected a Uint8Array or Float32Array of 16 values (1x4x4x1). Received: src=Float32Array(15).");
+    expect(() => warpAffine({ ...base, matrices: [1, 0, 0] })).toThrow("warpAffine: invalid matrices. Expected 6 finite numbers, [a, b, c, d, e, f] per image. Received: matrices=[1,0,0].");
+    expect(() => warpAffine({ ...base, matrices: [1, 0, NaN, 0, 1, 0] })).toThrow("warpAffine: invalid matrices. Expected finite numbers. Received: matrices[2]=NaN.");
+    expect(() => warpAffine({ ...base, fillMode: "mirror" as WarpFillMode })).toThrow('warpAffine: invalid fillMode. Expected one of "nearest", "constant", "reflect", "wrap", "tf-wrap". Received: fillMode="mirror".');
     expect(() => warpAffine({ ...base, out: new Float32Array(9), outSize: [3, 3] })).not.toThrow();
-    expect(() => warpAffine({ ...base, outSize: [3, 3] })).toThrow("warpAffine: invalid out. Expected a Float32Array or Uint8Array of 9 values (3x3x1). Received: out=Float32Array(16).");
+    expect(() => warpAffine({ ...base, outSize: [3, 3] })).toThrow("warpAffine: invalid out. Expected a Float32Array or Uint8Array of 9 values (1x3x3x1). Received: out=Float32Array(16).");
   });
 });

@@ -1,7 +1,9 @@
 /**
- * `warpAffine`: resamples one image through an affine map, with SciPy's
- * `ndimage.affine_transform` semantics, which is what Keras's
- * `ImageDataGenerator` calls for every rotation, shift, shear and zoom.
+ * `warpAffine`: resamples a batch of images, each through its own affine map,
+ * with SciPy's `ndimage.affine_transform` semantics, which is what Keras's
+ * `ImageDataGenerator` calls for every rotation, shift, shear and zoom, or
+ * TensorFlow's `ImageProjectiveTransformV3` (`tf.image.transform`, what Keras's
+ * random layers call), which differs only in its wrap.
  *
  * Geometry: pixel centres sit at integer coordinates, `x` the column and `y`
  * the row. Output pixel `(x, y)` reads the source at
@@ -18,11 +20,12 @@
  * | `reflect`  | mirror about the pixel edge (period 2n) | d c b a \| a b c d \| d c b a |
  * | `wrap`     | SciPy's wrap: period n − 1, first and last pixel overlap | b c d \| a b c d \| b c d |
  * | `constant` | `cval` for any coordinate outside [0, n − 1] (no blending with `cval`) |  |
+ * | `tf-wrap`  | TensorFlow's wrap: period n, counted so that far-out points clamp to an edge | a b c d \| a b c d \| a b c d |
  *
  * `order` 1 is bilinear interpolation between the four neighbours (after the
  * coordinate is brought back), `order` 0 takes the nearest, `floor(x' + 0.5)`.
  * Matrix entries within 1e-12 of an integer, and coordinates that fall outside
- * the source by less than 1e-9, are taken as the integer, so a 90° rotation or a
+ * the source by less than 1e-4 px, are taken as the integer, so a 90° rotation or a
  * whole-pixel shift reads exact pixels (SciPy lets round-off decide; the results
  * differ only there).
  */
@@ -30,21 +33,21 @@ import { fail, show } from "./errors";
 import { loadNativeAddon, NativeAddon } from "./native_addon";
 
 /** How {@link warpAffine} fills what comes from outside the source (see the table above). */
-export type WarpFillMode = "nearest" | "constant" | "reflect" | "wrap";
-const FILL_MODES: readonly WarpFillMode[] = ["nearest", "constant", "reflect", "wrap"];
+export type WarpFillMode = "nearest" | "constant" | "reflect" | "wrap" | "tf-wrap";
+const FILL_MODES: readonly WarpFillMode[] = ["nearest", "constant", "reflect", "wrap", "tf-wrap"];
 
 /** Arguments of {@link warpAffine}. */
 export interface WarpAffineArgs {
-  /** Source pixels, `[height, width, channels]` row-major, channels last. */
+  /** Source images, `[count, height, width, channels]` row-major, channels last. */
   src: Uint8Array | Uint8ClampedArray | Float32Array;
-  /** `[height, width, channels]` of `src`, positive integers. */
-  srcShape: readonly [number, number, number];
-  /** Output, `[outHeight, outWidth, channels]`; fully overwritten; must not share memory with `src`. */
+  /** `[count, height, width, channels]` of `src`, positive integers. */
+  srcShape: readonly [number, number, number, number];
+  /** Output, `[count, outHeight, outWidth, channels]`; fully overwritten; must not share memory with `src`. */
   out: Float32Array | Uint8Array;
-  /** `[outHeight, outWidth]`; channels are the source's. */
+  /** `[outHeight, outWidth]`; count and channels are the source's. */
   outSize: readonly [number, number];
-  /** `[a, b, c, d, e, f]`: output `(x, y)` reads source `(a·x + b·y + c, d·x + e·y + f)`. */
-  matrix: ArrayLike<number>;
+  /** 6 numbers per image, `[a, b, c, d, e, f]`: its output `(x, y)` reads source `(a·x + b·y + c, d·x + e·y + f)`. */
+  matrices: ArrayLike<number>;
   /** 0 nearest, 1 bilinear (Keras's default). */
   order: 0 | 1;
   /** See {@link WarpFillMode}. */
@@ -55,7 +58,7 @@ export interface WarpAffineArgs {
   scale?: number;
 }
 
-const SNAP = 1e-9;
+const SNAP = 1e-4; // px: float32 maps (tf.image.transform) land this close to an edge
 
 /**
  * Brings coordinate `c` of an axis of length `n` into [0, n − 1] by `mode`;
@@ -77,6 +80,12 @@ function mapCoordinate(c: number, n: number, mode: number): number {
       if (t > n - 0.5) t = p - 1 - t;
       return t < 0 ? 0 : t > n - 1 ? n - 1 : t;
     }
+    case 4: {
+      // tf-wrap, TensorFlow's formula: whole periods of n removed, counted in units of n - 1, then clamped.
+      if (n === 1) return 0;
+      const t = c < 0 ? c + n * (Math.trunc(-c / (n - 1)) + 1) : c - n * Math.trunc(c / (n - 1));
+      return t < 0 ? 0 : t > n - 1 ? n - 1 : t;
+    }
     default: {
       // wrap, SciPy's: period n - 1.
       if (n === 1) return 0;
@@ -88,22 +97,27 @@ function mapCoordinate(c: number, n: number, mode: number): number {
 
 function checkArgs(args: WarpAffineArgs): void {
   const unit = "warpAffine";
-  const { src, srcShape, out, outSize, matrix } = args;
-  if (!Array.isArray(srcShape) || srcShape.length !== 3 || !srcShape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw fail(`${unit}: invalid srcShape. Expected [height, width, channels], positive integers. Received: srcShape=${show(srcShape)}.`);
+  const { src, srcShape, out, outSize, matrices } = args;
+  if (!Array.isArray(srcShape) || srcShape.length !== 4 || !srcShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw fail(`${unit}: invalid srcShape. Expected [count, height, width, channels], positive integers. Received: srcShape=${show(srcShape)}.`);
   }
-  if (!(src instanceof Uint8Array || src instanceof Uint8ClampedArray || src instanceof Float32Array) || src.length !== srcShape[0] * srcShape[1] * srcShape[2]) {
-    throw fail(`${unit}: invalid src. Expected a Uint8Array or Float32Array of ${srcShape[0] * srcShape[1] * srcShape[2]} values (${srcShape.join("x")}). Received: src=${show(src)}.`);
+  const [n, , , channels] = srcShape;
+  const srcLength = srcShape.reduce((a, b) => a * b, 1);
+  if (!(src instanceof Uint8Array || src instanceof Uint8ClampedArray || src instanceof Float32Array) || src.length !== srcLength) {
+    throw fail(`${unit}: invalid src. Expected a Uint8Array or Float32Array of ${srcLength} values (${srcShape.join("x")}). Received: src=${show(src)}.`);
   }
   if (!Array.isArray(outSize) || outSize.length !== 2 || !outSize.every((d) => Number.isInteger(d) && d > 0)) {
     throw fail(`${unit}: invalid outSize. Expected [height, width], positive integers. Received: outSize=${show(outSize)}.`);
   }
-  const outLength = outSize[0] * outSize[1] * srcShape[2];
+  const outLength = n * outSize[0] * outSize[1] * channels;
   if (!(out instanceof Float32Array || out instanceof Uint8Array) || out.length !== outLength) {
-    throw fail(`${unit}: invalid out. Expected a Float32Array or Uint8Array of ${outLength} values (${outSize.join("x")}x${srcShape[2]}). Received: out=${show(out)}.`);
+    throw fail(`${unit}: invalid out. Expected a Float32Array or Uint8Array of ${outLength} values (${n}x${outSize.join("x")}x${channels}). Received: out=${show(out)}.`);
   }
-  if (matrix === null || typeof matrix !== "object" || matrix.length !== 6 || !Array.from(matrix).every((v) => Number.isFinite(v))) {
-    throw fail(`${unit}: invalid matrix. Expected 6 finite numbers [a, b, c, d, e, f]. Received: matrix=${show(matrix)}.`);
+  if (matrices === null || typeof matrices !== "object" || matrices.length !== 6 * n) {
+    throw fail(`${unit}: invalid matrices. Expected ${6 * n} finite numbers, [a, b, c, d, e, f] per image. Received: matrices=${show(matrices)}.`);
+  }
+  for (let k = 0; k < matrices.length; k++) {
+    if (!Number.isFinite(matrices[k])) throw fail(`${unit}: invalid matrices. Expected finite numbers. Received: matrices[${k}]=${show(matrices[k])}.`);
   }
   if (args.order !== 0 && args.order !== 1) throw fail(`${unit}: invalid order. Expected 0 (nearest) or 1 (bilinear). Received: order=${show(args.order)}.`);
   if (!FILL_MODES.includes(args.fillMode)) {
@@ -115,38 +129,40 @@ function checkArgs(args: WarpAffineArgs): void {
 }
 
 /**
- * Resamples `src` into `out` through the affine map `matrix` (see the module
- * comment for the geometry and fill modes). Synchronous; writes every value of
- * `out` (to a Uint8Array output values are rounded and clamped to 0–255).
+ * Resamples each image of `src` into `out` through its own affine map (see the module comment
+ * for the geometry and fill modes), in one call: natively with the images' rows split over
+ * threads, else in TypeScript. Synchronous; writes every value of `out` (to a Uint8Array output
+ * values are rounded and clamped to 0–255).
  *
- * @throws ConvlabError (one line) for a buffer whose length does not match its
- *   shape, a matrix that is not 6 finite numbers, an unknown order or fill mode.
+ * @throws ConvlabError (one line) for a buffer whose length does not match its shape, matrices
+ *   that are not 6 finite numbers per image, an unknown order or fill mode.
  *
  * @example
  * ```ts
- * // A 90° turn of a 4x4 grey image about its centre (1.5, 1.5).
+ * // A 90° turn of one 4x4 grey image about its centre (1.5, 1.5).
  * const out = new Float32Array(16);
- * warpAffine({ src, srcShape: [4, 4, 1], out, outSize: [4, 4], matrix: [0, -1, 3, 1, 0, 0], order: 1, fillMode: "nearest" });
+ * warpAffine({ src, srcShape: [1, 4, 4, 1], out, outSize: [4, 4], matrices: [0, -1, 3, 1, 0, 0], order: 1, fillMode: "nearest" });
  * ```
  *
  * Keras counterpart: `scipy.ndimage.affine_transform(x, matrix, offset, order, mode, cval)` per
- * channel, as `keras.preprocessing.image.apply_affine_transform` calls it (its matrix is in
- * (row, column) order: `[[e, d], [b, a]]`, offset `[f, c]`).
+ * image and channel, as `keras.preprocessing.image.apply_affine_transform` calls it (its matrix
+ * is in (row, column) order: `[[e, d], [b, a]]`, offset `[f, c]`); with `tf-wrap`,
+ * `tf.raw_ops.ImageProjectiveTransformV3` with affine rows `[a, b, c, d, e, f, 0, 0]`.
  */
 export function warpAffine(args: WarpAffineArgs): void {
   checkArgs(args);
   const addon = nativeKernels();
   if (addon) {
-    const mode = FILL_MODES.indexOf(args.fillMode) as 0 | 1 | 2 | 3;
-    addon.warpAffine(args.src, [...args.srcShape], args.out, [...args.outSize], snapMatrix(args.matrix), args.order, mode, args.cval ?? 0, args.scale ?? 1);
+    const mode = FILL_MODES.indexOf(args.fillMode) as 0 | 1 | 2 | 3 | 4;
+    addon.warpAffine(args.src, [...args.srcShape], args.out, [...args.outSize], snapMatrices(args.matrices), args.order, mode, args.cval ?? 0, args.scale ?? 1);
     return;
   }
   warpAffineJs(args);
 }
 
 /** Entries within 1e-12 of an integer are that integer: cos 90° = 6e-17 must not blur a quarter turn. */
-function snapMatrix(m: ArrayLike<number>): number[] {
-  return Array.from(m, (v) => (Math.abs(v - Math.round(v)) < 1e-12 ? Math.round(v) : +v));
+function snapMatrices(m: ArrayLike<number>): Float64Array {
+  return Float64Array.from(m, (v) => (Math.abs(v - Math.round(v)) < 1e-12 ? Math.round(v) : +v));
 }
 
 let native: NativeAddon | null | undefined;
@@ -160,11 +176,29 @@ function nativeKernels(): NativeAddon | null {
 
 /** The TypeScript kernel: used when the native addon is not built; the tests hold both to the same results. */
 export function warpAffineJs(args: WarpAffineArgs): void {
-  const { src, out, order } = args;
-  const [h, w, channels] = args.srcShape;
+  const [n, h, w, channels] = args.srcShape;
   const [oh, ow] = args.outSize;
-  const m = args.matrix;
-  const [a, b, c, d, e, f] = snapMatrix(m);
+  const matrices = snapMatrices(args.matrices);
+  for (let i = 0; i < n; i++) {
+    const src = args.src.subarray(i * h * w * channels, (i + 1) * h * w * channels);
+    const out = args.out.subarray(i * oh * ow * channels, (i + 1) * oh * ow * channels);
+    warpOne(src, out, h, w, channels, oh, ow, matrices.subarray(6 * i, 6 * i + 6), args);
+  }
+}
+
+function warpOne(
+  src: Uint8Array | Uint8ClampedArray | Float32Array,
+  out: Float32Array | Uint8Array,
+  h: number,
+  w: number,
+  channels: number,
+  oh: number,
+  ow: number,
+  m: Float64Array,
+  args: WarpAffineArgs,
+): void {
+  const order = args.order;
+  const [a, b, c, d, e, f] = m;
   const mode = FILL_MODES.indexOf(args.fillMode);
   const scale = args.scale ?? 1;
   const fill = (args.cval ?? 0) * scale;

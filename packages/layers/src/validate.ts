@@ -30,10 +30,7 @@ export function checkOptions(unit: string, options: unknown, allowed: readonly s
 export { expectNumber as checkNumber } from "@convlab/engine";
 
 /** A boolean option. @internal */
-export function checkBoolean(unit: string, name: string, value: unknown): boolean {
-  if (typeof value !== "boolean") throw fail(`${unit}: invalid ${name}. Expected true or false. Received: ${name}=${show(value)}.`);
-  return value;
-}
+export { expectBoolean as checkBoolean } from "@convlab/engine";
 
 /** A dimension as Python prints it: `None` for unknown. @internal */
 function dim(d: number | null | undefined): string {

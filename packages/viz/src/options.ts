@@ -3,7 +3,7 @@
  * colormaps. Every check runs at the entry of a public function, before any
  * pixel is drawn, and throws the house error (one line, unit first).
  */
-import { expectKnownKeys, expectOneOf, fail, show } from "@convlab/engine";
+import { expectOneOf, expectOptions, fail, show } from "@convlab/engine";
 
 /** The colormaps of single-channel images. */
 export const COLORMAPS = ["gray", "viridis", "bwr"] as const;
@@ -23,12 +23,7 @@ export type ValueRange = readonly [number, number] | "auto";
  * suggesting the closest allowed key ("Did you mean `captionColors`?").
  */
 export function checkOptions<T extends object>(unit: string, options: T | undefined, allowed: readonly string[]): T {
-  if (options === undefined) return {} as T;
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw fail(`${unit}: invalid options. Expected an object such as { ${allowed[0]}: … }. Received: options=${show(options)}.`);
-  }
-  expectKnownKeys(unit, options, allowed);
-  return options;
+  return expectOptions(unit, options, allowed, `{ ${allowed[0]}: … }`);
 }
 
 /** An integer in [min, max]; `what` names the option in the message. */

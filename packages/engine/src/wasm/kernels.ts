@@ -15,6 +15,7 @@ import { gatherV2Config } from "./gather_v2";
 import { identityConfig } from "./identity";
 import { sliceConfig } from "./slice";
 import { sumConfig } from "./sum";
+import { transformConfig } from "./transform";
 import { unsortedSegmentSumConfig } from "./unsorted_segment_sum";
 
 /** Stock wasm kernels convlab's kernels are composed from. */
@@ -33,6 +34,7 @@ const FACTORIES: Array<(ctx: KernelContext) => KernelConfig> = [
   gatherV2Config,
   sliceConfig,
   identityConfig,
+  transformConfig,
 ];
 
 /** Marks a kernel function as convlab's and remembers the stock config it replaced. */

@@ -10,7 +10,7 @@ import { setupWasm, WasmSetup } from "./setup";
 jest.setTimeout(120000);
 
 const ADDED = ["Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "UnsortedSegmentSum"];
-const REPLACED = ["Conv2DBackpropInput", "MaxPoolGrad", "BatchMatMul", "Sum", "GatherV2", "Slice", "Identity"];
+const REPLACED = ["Conv2DBackpropInput", "MaxPoolGrad", "BatchMatMul", "Sum", "GatherV2", "Slice", "Identity", "Transform"];
 /** Kernels the gradients of Conv2D(Transpose), Depthwise/SeparableConv2D, pooling, BatchNormalization, Dense, Embedding, Dropout, Flatten and GlobalAveragePooling2D run. */
 const NEEDED = [
   ...ADDED,

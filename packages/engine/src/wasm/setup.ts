@@ -3,7 +3,7 @@
  */
 import * as os from "os";
 import * as wasmBackend from "@tensorflow/tfjs-backend-wasm";
-import { expectKnownKeys, fail, show } from "../errors";
+import { expectOptions, fail, show } from "../errors";
 import { installWasmKernels } from "./kernels";
 import type { Tfjs, WasmModule } from "./kernel_util";
 import { listenerSnapshot, loadThreadedModule, removeNewListeners, threadsUnsupportedReason, settleWorkers } from "./threads";
@@ -54,12 +54,7 @@ function logicalCores(): number {
 }
 
 function validateOptions(options: unknown): Required<WasmSetupOptions> & { explicitThreads: boolean } {
-  if (options === undefined) options = {};
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw fail(`setupWasm: invalid options. Expected an object such as { threads: 2 }. Received: options=${show(options)}.`);
-  }
-  expectKnownKeys("setupWasm", options, OPTION_KEYS);
-  const { threads, startTimeoutMs } = options as WasmSetupOptions;
+  const { threads, startTimeoutMs } = expectOptions("setupWasm", options as WasmSetupOptions | undefined, OPTION_KEYS, "{ threads: 2 }");
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
     throw fail(`setupWasm: invalid threads. Expected an integer in [1, ${MAX_THREADS}]. Received: threads=${show(threads)}.`);
   }
