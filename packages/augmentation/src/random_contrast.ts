@@ -2,8 +2,8 @@
  * RandomContrast: Keras's random contrast layer for TensorFlow.js.
  */
 import * as tf from "@tensorflow/tfjs";
-import { fail } from "@convlab/engine";
-import { FactorRange, LayerArgs, RandomImageLayer, checkFactor, checkSeed, factorConfig, layerArgsOf, readArgs, showValue } from "./random_layer";
+import { expectSeed, fail } from "@convlab/engine";
+import { FactorRange, LayerArgs, RandomImageLayer, checkFactor, factorConfig, layerArgsOf, readArgs, showValue } from "./random_layer";
 
 /** Options of {@link RandomContrast}. */
 export interface RandomContrastArgs extends LayerArgs {
@@ -60,7 +60,7 @@ export class RandomContrast extends RandomImageLayer {
     const a = readArgs(UNIT, args, KEYS, "{ factor: 0.2 }");
     const amounts = checkFactor(UNIT, "factor", a.factor, { pair: "[lower, upper]", bounds: [0, 1] });
     const valueRange = checkValueRange(a.valueRange ?? [0, 255]);
-    const seed = checkSeed(UNIT, a.seed);
+    const seed = expectSeed(UNIT, a.seed);
     super(UNIT, layerArgsOf(a), seed);
     this.factor = factorConfig(a.factor as FactorRange) as FactorRange;
     this.amounts = amounts;

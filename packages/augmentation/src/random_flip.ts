@@ -2,8 +2,8 @@
  * RandomFlip: Keras's random mirror layer for TensorFlow.js.
  */
 import * as tf from "@tensorflow/tfjs";
-import { expectOneOf } from "@convlab/engine";
-import { LayerArgs, RandomImageLayer, checkSeed, layerArgsOf, readArgs } from "./random_layer";
+import { expectOneOf, expectSeed } from "@convlab/engine";
+import { LayerArgs, RandomImageLayer, layerArgsOf, readArgs } from "./random_layer";
 
 /** Which way {@link RandomFlip} mirrors: left-right, top-bottom, or both at once. */
 export type FlipMode = "horizontal" | "vertical" | "horizontal_and_vertical";
@@ -56,7 +56,7 @@ export class RandomFlip extends RandomImageLayer {
   constructor(args: RandomFlipArgs = {}) {
     const a = readArgs(UNIT, args, KEYS, '{ mode: "horizontal" }');
     const mode = expectOneOf(UNIT, "mode", a.mode ?? "horizontal_and_vertical", MODES);
-    const seed = checkSeed(UNIT, a.seed);
+    const seed = expectSeed(UNIT, a.seed);
     super(UNIT, layerArgsOf(a), seed);
     this.mode = mode;
   }

@@ -4,7 +4,7 @@
  * projective transform that keeps TensorFlow's semantics on every tfjs backend.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Random, expectKnownKeys, fail, show } from "@convlab/engine";
+import { Random, expectKnownKeys, expectOneOf, expectSeed, fail, show } from "@convlab/engine";
 
 /** The options every tfjs layer takes (`name`, `inputShape`, `trainable`, …). */
 export type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -67,8 +67,6 @@ export function layerArgsOf(args: Record<string, unknown>): LayerArgs {
   return out as LayerArgs;
 }
 
-/** A seed: `undefined`/`null` (fresh randomness) or a non-negative safe integer (the engine's validator). @internal */
-export { expectSeed as checkSeed } from "@convlab/engine";
 
 /** A finite number option. @internal */
 export function checkFinite(unit: string, name: string, value: unknown): number {
@@ -187,6 +185,59 @@ export abstract class RandomImageLayer extends tf.layers.Layer {
       throw fail(`${unit}: invalid dataFormat. Expected "channelsLast" (images [batch, height, width, channels]). Received: dataFormat=${show(dataFormat)}.`);
     }
     return new cls(rest);
+  }
+}
+
+/** The options every geometric layer (rotation, zoom, translation) shares, Keras's names in camelCase. */
+export interface GeometryArgs {
+  /** What fills uncovered points (see {@link FillMode}); default `"reflect"`. Keras: `fill_mode`. */
+  fillMode?: FillMode;
+  /** `"bilinear"` (default) or `"nearest"`. Keras: `interpolation`. */
+  interpolation?: Interpolation;
+  /** Seed of the layer's draws (a non-negative integer); omitted: different on every run. Keras: `seed`. */
+  seed?: number | null;
+  /** The value of uncovered points with `fillMode: "constant"`; default 0. Keras: `fill_value`. */
+  fillValue?: number;
+}
+
+/**
+ * Base of the geometric layers: the fill and interpolation options, checked after the layer's
+ * own factors, and one affine map drawn per image, applied with {@link transformImages}.
+ * @internal
+ */
+export abstract class GeometricRandomLayer extends RandomImageLayer {
+  /** How uncovered points are filled. */
+  readonly fillMode: FillMode;
+  /** How the source is read between pixels. */
+  readonly interpolation: Interpolation;
+  /** The fill of uncovered points with `fillMode: "constant"`. */
+  readonly fillValue: number;
+
+  protected constructor(unit: string, args: Record<string, unknown>) {
+    const fillMode = expectOneOf(unit, "fillMode", args.fillMode ?? "reflect", FILL_MODES);
+    const interpolation = expectOneOf(unit, "interpolation", args.interpolation ?? "bilinear", INTERPOLATIONS);
+    const seed = expectSeed(unit, args.seed);
+    const fillValue = checkFinite(unit, "fillValue", args.fillValue ?? 0);
+    super(unit, layerArgsOf(args), seed);
+    this.fillMode = fillMode;
+    this.interpolation = interpolation;
+    this.fillValue = fillValue;
+  }
+
+  /** The map of one `h` x `w` image, drawn from the layer's generator. */
+  protected abstract drawMap(h: number, w: number): AffineMap;
+
+  /** The layer's factors for {@link getConfig}, as given. */
+  protected abstract factorsConfig(): tf.serialization.ConfigDict;
+
+  protected augment(images: tf.Tensor4D): tf.Tensor4D {
+    const [n, h, w] = images.shape;
+    const maps = Array.from({ length: n }, () => this.drawMap(h, w));
+    return transformImages(images, maps, this.interpolation, this.fillMode, this.fillValue);
+  }
+
+  protected ownConfig(): tf.serialization.ConfigDict {
+    return { ...this.factorsConfig(), fillMode: this.fillMode, interpolation: this.interpolation, fillValue: this.fillValue };
   }
 }
 

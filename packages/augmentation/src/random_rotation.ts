@@ -2,41 +2,16 @@
  * RandomRotation: Keras's random rotation layer for TensorFlow.js.
  */
 import * as tf from "@tensorflow/tfjs";
-import { expectOneOf } from "@convlab/engine";
-import {
-  AffineMap,
-  FILL_MODES,
-  FactorRange,
-  FillMode,
-  INTERPOLATIONS,
-  Interpolation,
-  LayerArgs,
-  RandomImageLayer,
-  checkFactor,
-  checkFinite,
-  checkSeed,
-  factorConfig,
-  layerArgsOf,
-  readArgs,
-  transformImages,
-} from "./random_layer";
+import { AffineMap, FactorRange, GeometricRandomLayer, GeometryArgs, LayerArgs, checkFactor, factorConfig, readArgs } from "./random_layer";
 
 /** Options of {@link RandomRotation}. */
-export interface RandomRotationArgs extends LayerArgs {
+export interface RandomRotationArgs extends LayerArgs, GeometryArgs {
   /**
    * The angle range as a fraction of a full turn (2π): a number `f` in [0, 1] for
    * `[-f, f]`, or a `[min, max]` pair (min ≤ max). Positive angles turn the picture
    * counter-clockwise. `0.1` draws angles in ±36°. Keras: `factor`.
    */
   factor: FactorRange;
-  /** What fills the corners the turn uncovers (see {@link FillMode}); default `"reflect"`. Keras: `fill_mode`. */
-  fillMode?: FillMode;
-  /** `"bilinear"` (default) or `"nearest"`. Keras: `interpolation`. */
-  interpolation?: Interpolation;
-  /** Seed of the layer's draws (a non-negative integer); omitted: different on every run. Keras: `seed`. */
-  seed?: number | null;
-  /** The value of uncovered pixels with `fillMode: "constant"`; default 0. Keras: `fill_value`. */
-  fillValue?: number;
 }
 
 const UNIT = "RandomRotation";
@@ -73,43 +48,27 @@ const KEYS = ["factor", "fillMode", "interpolation", "seed", "fillValue"] as con
  * has no gradient for the transform, so place the layer before any trainable layer (as Keras
  * advises anyway); convlab's random sequence; channels last only.
  */
-export class RandomRotation extends RandomImageLayer {
+export class RandomRotation extends GeometricRandomLayer {
   /** The class name in saved models, as Keras. */
   static className = "RandomRotation";
   /** The factor as given. */
   readonly factor: FactorRange;
-  /** How uncovered points are filled. */
-  readonly fillMode: FillMode;
-  /** How the source is read between pixels. */
-  readonly interpolation: Interpolation;
-  /** The fill of uncovered points with `fillMode: "constant"`. */
-  readonly fillValue: number;
   private readonly range: [number, number];
 
   constructor(args: RandomRotationArgs) {
     const a = readArgs(UNIT, args, KEYS, "{ factor: 0.1 }");
     const range = checkFactor(UNIT, "factor", a.factor, { pair: "[min, max]" });
-    const fillMode = expectOneOf(UNIT, "fillMode", a.fillMode ?? "reflect", FILL_MODES);
-    const interpolation = expectOneOf(UNIT, "interpolation", a.interpolation ?? "bilinear", INTERPOLATIONS);
-    const seed = checkSeed(UNIT, a.seed);
-    const fillValue = checkFinite(UNIT, "fillValue", a.fillValue ?? 0);
-    super(UNIT, layerArgsOf(a), seed);
+    super(UNIT, a);
     this.factor = factorConfig(a.factor as FactorRange) as FactorRange;
     this.range = range;
-    this.fillMode = fillMode;
-    this.interpolation = interpolation;
-    this.fillValue = fillValue;
   }
 
-  protected augment(images: tf.Tensor4D): tf.Tensor4D {
-    const [n, h, w] = images.shape;
-    const maps: AffineMap[] = [];
-    for (let i = 0; i < n; i++) maps.push(rotationMap(2 * Math.PI * this.random.uniform(this.range[0], this.range[1]), h, w));
-    return transformImages(images, maps, this.interpolation, this.fillMode, this.fillValue);
+  protected drawMap(h: number, w: number): AffineMap {
+    return rotationMap(2 * Math.PI * this.random.uniform(this.range[0], this.range[1]), h, w);
   }
 
-  protected ownConfig(): tf.serialization.ConfigDict {
-    return { factor: factorConfig(this.factor), fillMode: this.fillMode, interpolation: this.interpolation, fillValue: this.fillValue };
+  protected factorsConfig(): tf.serialization.ConfigDict {
+    return { factor: factorConfig(this.factor) };
   }
 }
 tf.serialization.registerClass(RandomRotation);

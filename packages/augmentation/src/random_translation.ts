@@ -2,27 +2,10 @@
  * RandomTranslation: Keras's random shift layer for TensorFlow.js.
  */
 import * as tf from "@tensorflow/tfjs";
-import { expectOneOf } from "@convlab/engine";
-import {
-  AffineMap,
-  FILL_MODES,
-  FactorRange,
-  FillMode,
-  INTERPOLATIONS,
-  Interpolation,
-  LayerArgs,
-  RandomImageLayer,
-  checkFactor,
-  checkFinite,
-  checkSeed,
-  factorConfig,
-  layerArgsOf,
-  readArgs,
-  transformImages,
-} from "./random_layer";
+import { AffineMap, FactorRange, GeometricRandomLayer, GeometryArgs, LayerArgs, checkFactor, factorConfig, readArgs } from "./random_layer";
 
 /** Options of {@link RandomTranslation}. */
-export interface RandomTranslationArgs extends LayerArgs {
+export interface RandomTranslationArgs extends LayerArgs, GeometryArgs {
   /**
    * The vertical shift range as a fraction of the height: a number `f` in [0, 1] for
    * `[-f, f]`, or a `[min, max]` pair in [-1, 1]. Positive moves the picture down.
@@ -34,14 +17,6 @@ export interface RandomTranslationArgs extends LayerArgs {
    * the picture right. Keras: `width_factor`.
    */
   widthFactor: FactorRange;
-  /** What fills the uncovered band (see {@link FillMode}); default `"reflect"`. Keras: `fill_mode`. */
-  fillMode?: FillMode;
-  /** `"bilinear"` (default) or `"nearest"`. Keras: `interpolation`. */
-  interpolation?: Interpolation;
-  /** Seed of the layer's draws (a non-negative integer); omitted: different on every run. Keras: `seed`. */
-  seed?: number | null;
-  /** The value of uncovered pixels with `fillMode: "constant"`; default 0. Keras: `fill_value`. */
-  fillValue?: number;
 }
 
 const UNIT = "RandomTranslation";
@@ -75,19 +50,13 @@ const FACTOR = { pair: "[min, max]", bounds: [-1, 1] } as const;
  * (TensorFlow's wrap formula, which tfjs shares); tfjs has no gradient for the transform, so
  * place the layer before any trainable layer; convlab's random sequence; channels last only.
  */
-export class RandomTranslation extends RandomImageLayer {
+export class RandomTranslation extends GeometricRandomLayer {
   /** The class name in saved models, as Keras. */
   static className = "RandomTranslation";
   /** The vertical factor as given. */
   readonly heightFactor: FactorRange;
   /** The horizontal factor as given. */
   readonly widthFactor: FactorRange;
-  /** How uncovered points are filled. */
-  readonly fillMode: FillMode;
-  /** How the source is read between pixels. */
-  readonly interpolation: Interpolation;
-  /** The fill of uncovered points with `fillMode: "constant"`. */
-  readonly fillValue: number;
   private readonly heightRange: [number, number];
   private readonly widthRange: [number, number];
 
@@ -95,39 +64,21 @@ export class RandomTranslation extends RandomImageLayer {
     const a = readArgs(UNIT, args, KEYS, "{ heightFactor: 0.1, widthFactor: 0.1 }");
     const heightRange = checkFactor(UNIT, "heightFactor", a.heightFactor, FACTOR);
     const widthRange = checkFactor(UNIT, "widthFactor", a.widthFactor, FACTOR);
-    const fillMode = expectOneOf(UNIT, "fillMode", a.fillMode ?? "reflect", FILL_MODES);
-    const interpolation = expectOneOf(UNIT, "interpolation", a.interpolation ?? "bilinear", INTERPOLATIONS);
-    const seed = checkSeed(UNIT, a.seed);
-    const fillValue = checkFinite(UNIT, "fillValue", a.fillValue ?? 0);
-    super(UNIT, layerArgsOf(a), seed);
+    super(UNIT, a);
     this.heightFactor = factorConfig(a.heightFactor as FactorRange) as FactorRange;
     this.widthFactor = factorConfig(a.widthFactor as FactorRange) as FactorRange;
     this.heightRange = heightRange;
     this.widthRange = widthRange;
-    this.fillMode = fillMode;
-    this.interpolation = interpolation;
-    this.fillValue = fillValue;
   }
 
-  protected augment(images: tf.Tensor4D): tf.Tensor4D {
-    const [n, h, w] = images.shape;
-    const maps: AffineMap[] = [];
-    for (let i = 0; i < n; i++) {
-      const dy = this.random.uniform(this.heightRange[0], this.heightRange[1]) * h;
-      const dx = this.random.uniform(this.widthRange[0], this.widthRange[1]) * w;
-      maps.push([1, 0, -dx, 0, 1, -dy]);
-    }
-    return transformImages(images, maps, this.interpolation, this.fillMode, this.fillValue);
+  protected drawMap(h: number, w: number): AffineMap {
+    const dy = this.random.uniform(this.heightRange[0], this.heightRange[1]) * h;
+    const dx = this.random.uniform(this.widthRange[0], this.widthRange[1]) * w;
+    return [1, 0, -dx, 0, 1, -dy];
   }
 
-  protected ownConfig(): tf.serialization.ConfigDict {
-    return {
-      heightFactor: factorConfig(this.heightFactor),
-      widthFactor: factorConfig(this.widthFactor),
-      fillMode: this.fillMode,
-      interpolation: this.interpolation,
-      fillValue: this.fillValue,
-    };
+  protected factorsConfig(): tf.serialization.ConfigDict {
+    return { heightFactor: factorConfig(this.heightFactor), widthFactor: factorConfig(this.widthFactor) };
   }
 }
 tf.serialization.registerClass(RandomTranslation);

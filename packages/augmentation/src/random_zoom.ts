@@ -2,27 +2,10 @@
  * RandomZoom: Keras's random zoom layer for TensorFlow.js.
  */
 import * as tf from "@tensorflow/tfjs";
-import { expectOneOf } from "@convlab/engine";
-import {
-  AffineMap,
-  FILL_MODES,
-  FactorRange,
-  FillMode,
-  INTERPOLATIONS,
-  Interpolation,
-  LayerArgs,
-  RandomImageLayer,
-  checkFactor,
-  checkFinite,
-  checkSeed,
-  factorConfig,
-  layerArgsOf,
-  readArgs,
-  transformImages,
-} from "./random_layer";
+import { AffineMap, FactorRange, GeometricRandomLayer, GeometryArgs, LayerArgs, checkFactor, factorConfig, readArgs } from "./random_layer";
 
 /** Options of {@link RandomZoom}. */
-export interface RandomZoomArgs extends LayerArgs {
+export interface RandomZoomArgs extends LayerArgs, GeometryArgs {
   /**
    * The vertical zoom range, Keras's sign: negative zooms in (a larger picture), positive
    * zooms out. A number `f` in [0, 1] for `[-f, f]`, or a `[min, max]` pair in [-1, 1]. The
@@ -34,14 +17,6 @@ export interface RandomZoomArgs extends LayerArgs {
    * draw is used, keeping the aspect ratio. Keras: `width_factor`.
    */
   widthFactor?: FactorRange | null;
-  /** What fills the border when zooming out (see {@link FillMode}); default `"reflect"`. Keras: `fill_mode`. */
-  fillMode?: FillMode;
-  /** `"bilinear"` (default) or `"nearest"`. Keras: `interpolation`. */
-  interpolation?: Interpolation;
-  /** Seed of the layer's draws (a non-negative integer); omitted: different on every run. Keras: `seed`. */
-  seed?: number | null;
-  /** The value of uncovered pixels with `fillMode: "constant"`; default 0. Keras: `fill_value`. */
-  fillValue?: number;
 }
 
 const UNIT = "RandomZoom";
@@ -77,19 +52,13 @@ const FACTOR = { pair: "[min, max]", bounds: [-1, 1] } as const;
  * gradient for the transform, so place the layer before any trainable layer; convlab's random
  * sequence; channels last only.
  */
-export class RandomZoom extends RandomImageLayer {
+export class RandomZoom extends GeometricRandomLayer {
   /** The class name in saved models, as Keras. */
   static className = "RandomZoom";
   /** The vertical factor as given. */
   readonly heightFactor: FactorRange;
   /** The horizontal factor as given, or null for the height's draw. */
   readonly widthFactor: FactorRange | null;
-  /** How uncovered points are filled. */
-  readonly fillMode: FillMode;
-  /** How the source is read between pixels. */
-  readonly interpolation: Interpolation;
-  /** The fill of uncovered points with `fillMode: "constant"`. */
-  readonly fillValue: number;
   private readonly heightRange: [number, number];
   private readonly widthRange: [number, number] | null;
 
@@ -97,41 +66,21 @@ export class RandomZoom extends RandomImageLayer {
     const a = readArgs(UNIT, args, KEYS, "{ heightFactor: 0.2 }");
     const heightRange = checkFactor(UNIT, "heightFactor", a.heightFactor, FACTOR);
     const widthRange = a.widthFactor == null ? null : checkFactor(UNIT, "widthFactor", a.widthFactor, FACTOR);
-    const fillMode = expectOneOf(UNIT, "fillMode", a.fillMode ?? "reflect", FILL_MODES);
-    const interpolation = expectOneOf(UNIT, "interpolation", a.interpolation ?? "bilinear", INTERPOLATIONS);
-    const seed = checkSeed(UNIT, a.seed);
-    const fillValue = checkFinite(UNIT, "fillValue", a.fillValue ?? 0);
-    super(UNIT, layerArgsOf(a), seed);
+    super(UNIT, a);
     this.heightFactor = factorConfig(a.heightFactor as FactorRange) as FactorRange;
     this.widthFactor = a.widthFactor == null ? null : (factorConfig(a.widthFactor as FactorRange) as FactorRange);
     this.heightRange = heightRange;
     this.widthRange = widthRange;
-    this.fillMode = fillMode;
-    this.interpolation = interpolation;
-    this.fillValue = fillValue;
   }
 
-  protected augment(images: tf.Tensor4D): tf.Tensor4D {
-    const [n, h, w] = images.shape;
-    const cx = (w - 1) / 2;
-    const cy = (h - 1) / 2;
-    const maps: AffineMap[] = [];
-    for (let i = 0; i < n; i++) {
-      const zy = 1 + this.random.uniform(this.heightRange[0], this.heightRange[1]);
-      const zx = this.widthRange ? 1 + this.random.uniform(this.widthRange[0], this.widthRange[1]) : zy;
-      maps.push([zx, 0, cx * (1 - zx), 0, zy, cy * (1 - zy)]);
-    }
-    return transformImages(images, maps, this.interpolation, this.fillMode, this.fillValue);
+  protected drawMap(h: number, w: number): AffineMap {
+    const zy = 1 + this.random.uniform(this.heightRange[0], this.heightRange[1]);
+    const zx = this.widthRange ? 1 + this.random.uniform(this.widthRange[0], this.widthRange[1]) : zy;
+    return [zx, 0, ((w - 1) / 2) * (1 - zx), 0, zy, ((h - 1) / 2) * (1 - zy)];
   }
 
-  protected ownConfig(): tf.serialization.ConfigDict {
-    return {
-      heightFactor: factorConfig(this.heightFactor),
-      widthFactor: this.widthFactor === null ? null : factorConfig(this.widthFactor),
-      fillMode: this.fillMode,
-      interpolation: this.interpolation,
-      fillValue: this.fillValue,
-    };
+  protected factorsConfig(): tf.serialization.ConfigDict {
+    return { heightFactor: factorConfig(this.heightFactor), widthFactor: this.widthFactor === null ? null : factorConfig(this.widthFactor) };
   }
 }
 tf.serialization.registerClass(RandomZoom);

@@ -3,20 +3,16 @@
  * written as the folder tree Keras's `flow_from_directory` reads,
  * `dir/<split>/<className>/<n>.png`, all at once or not at all.
  *
- * How the export stays atomic: every file is written into a new hidden
- * sibling folder `.<name>.convlab-tmp-<pid>-<id>` (same parent, so the final
- * rename is atomic), which is renamed to `dir` at the end. A folder being
- * replaced (`overwrite: true`) is first renamed aside to
- * `.<name>.convlab-old-<pid>-<id>` and removed once the new one is in place.
- * The naming is `@convlab/engine`'s model saving's: leftovers of a process
- * that died midway are removed by the next export to the same path, and an
- * aside folder whose replacement never arrived is put back.
+ * The export is atomic through @convlab/engine's `writeFolderAtomically`, the
+ * mechanism model saving uses: every file goes into a hidden sibling folder
+ * that is renamed to `dir` at the end (a folder replaced with `overwrite: true`
+ * is set aside first and removed after); leftovers of a process that died
+ * midway are tidied by the next export to the same path.
  */
-import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type * as tf from "@tensorflow/tfjs";
-import { ConvlabError, Random, closest, expectKnownKeys, expectOneOf, expectOptions, expectTargetSize, fail, show } from "@convlab/engine";
+import { ConvlabError, Random, closest, errnoCode, expectOneOf, expectOptions, expectTargetSize, fail, messageLine, show, tidyFolderLeftovers, writeFolderAtomically } from "@convlab/engine";
 import { Canvas, createCanvas } from "canvas";
 import { COLOR_MODES, ColorMode } from "./image_file";
 import { Uint8Tensor } from "./uint8_tensor";
@@ -182,37 +178,29 @@ export function exportImageFolder(
 
   const target = path.resolve(dir);
   const parent = path.dirname(target);
-  const base = path.basename(target);
   const cwd = process.cwd();
   if (target === parent || cwd === target || cwd.startsWith(target + path.sep)) {
     throw fail(`${UNIT}: cannot write ${show(dir)}: it holds the working folder ${show(cwd)}. Expected a folder of its own, e.g. "data/shirts".`);
   }
   try {
-    tidyLeftovers(parent, base, target);
+    tidyFolderLeftovers(target);
   } catch {
     // Leftovers are only tidied in passing; the export itself reports real problems.
   }
-  const existing = targetState(dir, target, overwrite);
+  checkTarget(dir, target, overwrite);
 
   const encode = pngEncoder(images, colorMode, targetSize);
-  const tmp = path.join(parent, entryName(base, "tmp"));
   try {
-    fs.mkdirSync(parent, { recursive: true });
-    fs.mkdirSync(tmp);
-    for (const split of written) {
-      for (const [c, indices] of picks.get(split)!) {
-        const folder = path.join(tmp, split, c.name);
-        fs.mkdirSync(folder, { recursive: true });
-        for (const index of indices) fs.writeFileSync(path.join(folder, `${index}.png`), encode(index));
+    writeFolderAtomically(target, (tmp) => {
+      for (const split of written) {
+        for (const [c, indices] of picks.get(split)!) {
+          const folder = path.join(tmp, split, c.name);
+          fs.mkdirSync(folder, { recursive: true });
+          for (const index of indices) fs.writeFileSync(path.join(folder, `${index}.png`), encode(index));
+        }
       }
-    }
-    swapIn(tmp, target, base, existing);
+    });
   } catch (error) {
-    try {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    } catch {
-      // A leftover of this process is tidied by the next export to the same path.
-    }
     throw writeError(dir, error);
   }
 
@@ -546,15 +534,14 @@ function fillPixels(src: Uint8Array, channels: 1 | 3 | 4, mode: ColorMode, out: 
 
 // ---------------------------------------------------------------- folders
 
-type TargetState = "absent" | "empty" | "replace";
-
-function targetState(dir: string, target: string, overwrite: boolean): TargetState {
+/** Refuses a target that is a file, or a non-empty folder without `overwrite`. */
+function checkTarget(dir: string, target: string, overwrite: boolean): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(target);
   } catch (error) {
     const code = errnoCode(error);
-    if (code === "ENOENT") return "absent";
+    if (code === "ENOENT") return;
     if (code === "ENOTDIR") throw fail(`${UNIT}: cannot write ${show(dir)}: a parent of the path is a file. Expected a path whose parents are folders; choose another path.`);
     throw writeError(dir, error);
   }
@@ -567,96 +554,8 @@ function targetState(dir: string, target: string, overwrite: boolean): TargetSta
   } catch (error) {
     throw writeError(dir, error);
   }
-  if (entries.length === 0) return "empty";
-  if (!overwrite) {
+  if (entries.length > 0 && !overwrite) {
     throw fail(`${UNIT}: folder ${show(dir)} is not empty (${plural(entries.length, "entry", "entries")}). Expected a new or empty folder; pass overwrite: true to replace it.`);
-  }
-  return "replace";
-}
-
-/** Renames the finished tree into place; a folder it replaces is renamed aside first and deleted after. */
-function swapIn(tmp: string, target: string, base: string, existing: TargetState): void {
-  if (existing === "absent") {
-    fs.renameSync(tmp, target);
-    return;
-  }
-  if (existing === "empty") {
-    // Not renamed over: Windows refuses to, and the empty folder is put back if the rename fails.
-    fs.rmdirSync(target);
-    try {
-      fs.renameSync(tmp, target);
-    } catch (error) {
-      fs.mkdirSync(target, { recursive: true });
-      throw error;
-    }
-    return;
-  }
-  const aside = path.join(path.dirname(target), entryName(base, "old"));
-  fs.renameSync(target, aside);
-  try {
-    fs.renameSync(tmp, target);
-  } catch (error) {
-    fs.renameSync(aside, target);
-    throw error;
-  }
-  try {
-    fs.rmSync(aside, { recursive: true, force: true });
-  } catch {
-    // The new tree is in place; an aside folder left behind is removed by the next export here.
-  }
-}
-
-type EntryKind = "tmp" | "old";
-
-/** `.<name>.convlab-<kind>-<pid>-<id>`, as engine's file_io names its; long names hashed to stay under NAME_MAX. */
-function entryName(base: string, kind: EntryKind): string {
-  return `.${entryTag(base)}.convlab-${kind}-${process.pid}-${randomBytes(6).toString("hex")}`;
-}
-
-function entryTag(base: string): string {
-  return base.length > 180 ? createHash("sha1").update(base).digest("hex").slice(0, 20) : base;
-}
-
-const ENTRY_RE = /^\.(.*)\.convlab-(tmp|old|del)-(\d+)-[0-9a-f]+$/;
-
-/** Puts back a folder an interrupted replacement left aside, then removes leftovers of dead processes. */
-function tidyLeftovers(parent: string, base: string, target: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(parent);
-  } catch {
-    return;
-  }
-  const tag = entryTag(base);
-  const dead: Array<{ full: string; kind: string; mtimeMs: number }> = [];
-  for (const name of names) {
-    const m = ENTRY_RE.exec(name);
-    if (m == null || m[1] !== tag || alive(Number(m[3]))) continue;
-    const full = path.join(parent, name);
-    try {
-      dead.push({ full, kind: m[2], mtimeMs: fs.statSync(full).mtimeMs });
-    } catch {
-      continue;
-    }
-  }
-  if (!fs.existsSync(target)) {
-    const aside = dead.filter((d) => d.kind === "old").sort((a, b) => b.mtimeMs - a.mtimeMs)[0];
-    if (aside) {
-      fs.renameSync(aside.full, target);
-      dead.splice(dead.indexOf(aside), 1);
-    }
-  }
-  for (const d of dead) fs.rmSync(d.full, { recursive: true, force: true });
-}
-
-/** Whether process `pid` may still be writing its folder (this process's own leftovers are never in use: it works synchronously). */
-function alive(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === "EPERM";
   }
 }
 
@@ -674,18 +573,8 @@ const WRITE_REASONS: Record<string, string> = {
 function writeError(dir: string, error: unknown): Error {
   if (error instanceof ConvlabError) return error;
   const code = errnoCode(error);
-  const reason = code != null && WRITE_REASONS[code] ? `${WRITE_REASONS[code]} (${code})` : oneLine(error);
+  const reason = code != null && WRITE_REASONS[code] ? `${WRITE_REASONS[code]} (${code})` : messageLine(error);
   return fail(`${UNIT}: cannot write ${show(dir)}: ${reason}. Expected a writable folder with room for the images; nothing was written, choose another path or free some space.`);
-}
-
-function errnoCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0].replace(/\.$/, "");
 }
 
 /** `show`, but never a whole dataset: long arrays are cut, objects holding arrays summarised. */

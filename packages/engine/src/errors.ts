@@ -160,3 +160,15 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length];
 }
+
+/** The `code` of a Node system error (`ENOENT`, `EACCES`, …), if any. */
+export function errnoCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** The first line of an error's message, without a final period (to quote inside a sentence). */
+export function messageLine(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n")[0].replace(/\.$/, "");
+}

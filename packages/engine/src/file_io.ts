@@ -3,20 +3,15 @@
  * `@tensorflow/tfjs-node`, in the folder layout tfjs-node writes
  * (`model.json` + `weights.bin`), with atomic replacement of an existing model.
  *
- * How a save stays atomic: everything is written into a new hidden sibling
- * folder `.<name>.convlab-tmp-<pid>-<id>` (same parent, so renames are atomic)
- * and fsynced. Then the old folder, if any, is renamed aside to
- * `.<name>.convlab-old-<pid>-<id>`, the new folder is renamed into place, and
- * the aside folder is renamed to `.<name>.convlab-del-<pid>-<id>` and removed.
- * A crash between the two renames is the only moment the target path is
- * missing; then the aside folder still holds the complete old model, and the
- * next save or load puts it back. Leftover folders of dead processes are
- * removed by the next save to the same path.
+ * How a save stays atomic: atomic_folder.ts writes the model into a hidden
+ * sibling folder and renames it into place; a crash leaves the old model or
+ * the new one, and the next save or load puts an old model set aside back.
  */
-import { createHash, randomBytes } from "crypto";
 import { promises as fsp } from "fs";
 import * as path from "path";
 import type { io } from "@tensorflow/tfjs";
+import { findLeftovers, inUse, restoreAside, tidyLeftovers, writeFolderAtomicallyAsync } from "./atomic_folder";
+import { errnoCode, messageLine as oneLine } from "./errors";
 
 /** The URL scheme handled by {@link registerFileIO}. */
 const FILE_SCHEME = "file://";
@@ -135,8 +130,6 @@ export function fileSystem(pathOrUrl: string): io.IOHandler {
 
 /** Per-process serialisation of saves to the same folder. */
 const saveQueues = new Map<string, Promise<unknown>>();
-/** Temp/aside folders this process is using right now; never tidied away. */
-const activeEntries = new Set<string>();
 
 async function saveModel(requested: string, artifacts: io.ModelArtifacts): Promise<io.SaveResult> {
   const target = path.basename(requested) === MODEL_JSON ? path.dirname(requested) : requested;
@@ -203,7 +196,6 @@ function weightChunks(data: io.WeightData | undefined): ArrayBuffer[] {
 }
 
 async function writeAtomically(target: string, url: string, modelJSON: io.ModelJSON, chunks: ArrayBuffer[]): Promise<void> {
-  let tmp: string | null = null;
   try {
     let real = target;
     try {
@@ -217,10 +209,8 @@ async function writeAtomically(target: string, url: string, modelJSON: io.ModelJ
         `saveModel: cannot write ${url}: it is the working folder or contains it. Expected a folder for the model alone; choose a subfolder such as file://./model.`,
       );
     }
-    const parent = path.dirname(real);
-    const base = path.basename(real);
-    await fsp.mkdir(parent, { recursive: true });
-    await tidyLeftovers(parent, base, real);
+    await fsp.mkdir(path.dirname(real), { recursive: true });
+    tidyLeftovers(real);
     const existing = await statOrNull(real);
     if (existing != null) {
       if (!existing.isDirectory()) {
@@ -230,55 +220,14 @@ async function writeAtomically(target: string, url: string, modelJSON: io.ModelJ
       }
       await assertReplaceable(real, url);
     }
-    tmp = path.join(parent, entryName(base, "tmp"));
-    activeEntries.add(tmp);
-    await fsp.mkdir(tmp);
-    await writeSynced(path.join(tmp, MODEL_JSON), [Buffer.from(JSON.stringify(modelJSON), "utf8")]);
-    if (modelJSON.weightsManifest.length > 0) {
-      await writeSynced(path.join(tmp, WEIGHTS_BIN), chunks.map((c) => new Uint8Array(c)));
-    }
-    await syncDir(tmp);
-    await swapIn(tmp, real, parent, base);
-    activeEntries.delete(tmp);
-    tmp = null;
+    await writeFolderAtomicallyAsync(real, async (tmp) => {
+      await writeSynced(path.join(tmp, MODEL_JSON), [Buffer.from(JSON.stringify(modelJSON), "utf8")]);
+      if (modelJSON.weightsManifest.length > 0) {
+        await writeSynced(path.join(tmp, WEIGHTS_BIN), chunks.map((c) => new Uint8Array(c)));
+      }
+    });
   } catch (e) {
-    if (tmp != null) {
-      await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
-      activeEntries.delete(tmp);
-    }
     throw saveError(url, e, chunks);
-  }
-}
-
-/** Renames the old folder aside, the new one into place, then drops the old one; restores it on failure. */
-async function swapIn(tmp: string, target: string, parent: string, base: string): Promise<void> {
-  let aside: string | null = null;
-  if ((await statOrNull(target)) != null) {
-    aside = path.join(parent, entryName(base, "old"));
-    activeEntries.add(aside);
-    await fsp.rename(target, aside);
-  }
-  try {
-    await fsp.rename(tmp, target);
-  } catch (e) {
-    if (aside != null) await fsp.rename(aside, target).catch(() => undefined);
-    if (aside != null) activeEntries.delete(aside);
-    throw e;
-  }
-  await syncDir(parent);
-  if (aside != null) {
-    // Renamed before removal so a half-removed folder is never mistaken for a restorable old model.
-    const trash = path.join(parent, entryName(base, "del"));
-    activeEntries.add(trash);
-    try {
-      await fsp.rename(aside, trash);
-      await fsp.rm(trash, { recursive: true, force: true });
-    } catch {
-      // A leftover is removed by the next save; the new model is in place.
-    } finally {
-      activeEntries.delete(aside);
-      activeEntries.delete(trash);
-    }
   }
 }
 
@@ -323,20 +272,6 @@ async function writeSynced(file: string, chunks: Uint8Array[]): Promise<void> {
   }
 }
 
-/** fsync of a folder, so renames and new entries survive a power loss; not possible on every platform. */
-async function syncDir(dir: string): Promise<void> {
-  let fh: fsp.FileHandle | null = null;
-  try {
-    fh = await fsp.open(dir, "r");
-    await fh.sync();
-  } catch (e) {
-    const code = errnoCode(e);
-    if (code !== "EISDIR" && code !== "EINVAL" && code !== "EPERM" && code !== "EBADF" && code !== "EACCES") throw e;
-  } finally {
-    await fh?.close().catch(() => undefined);
-  }
-}
-
 const SAVE_REASONS: Record<string, [string, string]> = {
   EACCES: ["permission denied", "Expected a writable folder; choose another path."],
   EPERM: ["operation not permitted", "Expected a writable folder; choose another path."],
@@ -364,77 +299,6 @@ function saveError(url: string, e: unknown, chunks: ArrayBuffer[]): Error {
 
 // ---------------------------------------------------------------- leftovers
 
-type EntryKind = "tmp" | "old" | "del";
-interface Leftover {
-  full: string;
-  kind: EntryKind;
-  pid: number;
-  mtimeMs: number;
-}
-
-/** `.<name>.convlab-<kind>-<pid>-<id>`; long names are hashed to stay under NAME_MAX. */
-function entryName(base: string, kind: EntryKind): string {
-  return `.${entryTag(base)}.convlab-${kind}-${process.pid}-${randomBytes(6).toString("hex")}`;
-}
-
-function entryTag(base: string): string {
-  return base.length > 180 ? createHash("sha1").update(base).digest("hex").slice(0, 20) : base;
-}
-
-const ENTRY_RE = /^\.(.*)\.convlab-(tmp|old|del)-(\d+)-[0-9a-f]+$/;
-
-async function findLeftovers(parent: string, base: string): Promise<Leftover[]> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(parent);
-  } catch {
-    return [];
-  }
-  const tag = entryTag(base);
-  const found: Leftover[] = [];
-  for (const name of names) {
-    const m = ENTRY_RE.exec(name);
-    if (m == null || m[1] !== tag) continue;
-    const full = path.join(parent, name);
-    const st = await statOrNull(full);
-    if (st == null) continue;
-    found.push({ full, kind: m[2] as EntryKind, pid: Number(m[3]), mtimeMs: st.mtimeMs });
-  }
-  // Newest first: the most recent aside folder is the model that was last in place.
-  return found.sort((a, b) => b.mtimeMs - a.mtimeMs);
-}
-
-/** Whether a leftover may belong to a save still running (this process, or another live one). */
-function inUse(entry: Leftover): boolean {
-  if (entry.pid === process.pid) return activeEntries.has(entry.full);
-  try {
-    process.kill(entry.pid, 0);
-    return true;
-  } catch (e) {
-    return errnoCode(e) === "EPERM";
-  }
-}
-
-/** Puts back an old model a crash left aside, then removes leftovers of dead saves. */
-async function tidyLeftovers(parent: string, base: string, target: string): Promise<void> {
-  const leftovers = (await findLeftovers(parent, base)).filter((l) => !inUse(l));
-  if ((await statOrNull(target)) == null) {
-    const aside = leftovers.find((l) => l.kind === "old");
-    if (aside != null && (await restore(aside.full, target))) leftovers.splice(leftovers.indexOf(aside), 1);
-  }
-  for (const l of leftovers) await fsp.rm(l.full, { recursive: true, force: true });
-}
-
-async function restore(aside: string, target: string): Promise<boolean> {
-  try {
-    await fsp.rename(aside, target);
-    await syncDir(path.dirname(target)).catch(() => undefined);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * For a load of a missing folder: the folder to read instead, when a save
  * was interrupted between its two renames (or is between them right now).
@@ -442,10 +306,10 @@ async function restore(aside: string, target: string): Promise<boolean> {
 async function recoverForLoad(folder: string): Promise<string | null> {
   const parent = path.dirname(folder);
   const base = path.basename(folder);
-  const asides = (await findLeftovers(parent, base)).filter((l) => l.kind === "old");
+  const asides = findLeftovers(parent, base).filter((l) => l.kind === "old");
   if (asides.length === 0) return null;
   const dead = asides.find((l) => !inUse(l));
-  if (dead != null && (await restore(dead.full, folder))) return folder;
+  if (dead != null && restoreAside(dead.full, folder)) return folder;
   // A live save is between its renames: its new folder appears within moments.
   for (let i = 0; i < 100; i++) {
     if ((await statOrNull(folder)) != null) return folder;
@@ -653,15 +517,6 @@ async function statOrNull(p: string) {
   }
 }
 
-function errnoCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-function oneLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return text.split("\n")[0].replace(/\.$/, "");
-}
 
 function utf8Length(s: string): number {
   return Buffer.byteLength(s, "utf8");

@@ -1,6 +1,16 @@
 import { cellLineOf, markStatements } from "./cell_source";
 
 describe("markStatements", () => {
+  it("spells out shorthand properties (tslab misses names of earlier cells in them), keeping columns mappable", () => {
+    const marked = markStatements("f({ a, b: 2 }, { ...c, d });");
+    expect(marked.text).toBe("/*@cl:1*/f({ a: a, b: 2 }, { ...c, d: d });");
+    // The `b` of the original sits at column 7; in the marked text after the marker and ": a".
+    const bAt = marked.text.indexOf("b:");
+    expect(marked.originalColumn(0, bAt)).toBe(7);
+    // Destructuring is left alone: `const { a } = o` declares, it does not read an earlier `a`.
+    expect(markStatements("const { a } = o;").text).toBe("/*@cl:1*/const { a } = o;");
+  });
+
   it("puts a line marker before every statement, nested ones too, and leaves strings alone", () => {
     const src = 'const a = 1;\nfunction f() {\n  return `x\n${a}`;\n}';
     expect(markStatements(src).text).toBe('/*@cl:1*/const a = 1;\n/*@cl:2*/function f() {\n  /*@cl:3*/return `x\n${a}`;\n}');

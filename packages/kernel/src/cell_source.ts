@@ -9,6 +9,12 @@
  * or before an error's position names the cell line it came from. Markers
  * shift only columns, never lines, so type-check diagnostics are mapped back
  * by subtracting the markers inserted before them on their line.
+ *
+ * The same pass spells out shorthand properties, `{ a }` → `{ a: a }`: tslab
+ * rewrites a name declared in an earlier cell into a reference to that cell,
+ * but misses the shorthand form, so `fit(model, gen, { stepsPerEpoch })`
+ * failed with "stepsPerEpoch is not defined". The added text shifts columns
+ * exactly as the markers do.
  */
 import * as ts from "@tslab/typescript-for-tslab";
 
@@ -33,27 +39,31 @@ export interface MarkedSource {
   originalColumn(line: number, column: number): number;
 }
 
-/** Puts a line marker in front of every statement of `source`. */
+/** Puts a line marker in front of every statement of `source` and spells out shorthand properties. */
 export function markStatements(source: string): MarkedSource {
   const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
-  const starts = new Set<number>();
+  const added = new Map<number, string>();
   const visit = (node: ts.Node): void => {
     const statements = (node as { statements?: ts.NodeArray<ts.Statement> }).statements;
-    if (statements) for (const statement of statements) starts.add(statement.getStart(file));
+    if (statements) {
+      for (const statement of statements) {
+        const pos = statement.getStart(file);
+        added.set(pos, `/*@cl:${file.getLineAndCharacterOfPosition(pos).line + 1}*/`);
+      }
+    }
+    if (ts.isShorthandPropertyAssignment(node)) added.set(node.name.getEnd(), `: ${node.name.text}`);
     ts.forEachChild(node, visit);
   };
   visit(file);
-  const insertions: Insertion[] = [...starts]
-    .sort((a, b) => a - b)
-    .map((pos) => {
-      const { line, character } = file.getLineAndCharacterOfPosition(pos);
-      return { line, column: character, text: `/*@cl:${line + 1}*/` };
-    });
+  const positions = [...added.keys()].sort((a, b) => a - b);
+  const insertions: Insertion[] = positions.map((pos) => {
+    const { line, character } = file.getLineAndCharacterOfPosition(pos);
+    return { line, column: character, text: added.get(pos)! };
+  });
   let text = "";
   let from = 0;
-  for (const { line, column, text: marker } of insertions) {
-    const pos = file.getPositionOfLineAndCharacter(line, column);
-    text += source.slice(from, pos) + marker;
+  for (const pos of positions) {
+    text += source.slice(from, pos) + added.get(pos)!;
     from = pos;
   }
   text += source.slice(from);

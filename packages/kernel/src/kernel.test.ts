@@ -61,6 +61,13 @@ describe("kernel protocol", () => {
     expect(next.reply.content.execution_count).toBe(reply.content.execution_count + 1);
   });
 
+  it("reads a name of an earlier cell in a shorthand property ({ steps }), which tslab alone misses", async () => {
+    await kernel.execute("const steps = 7;");
+    const { reply, outputs } = await kernel.execute("JSON.stringify({ steps })");
+    expect(reply.content.status).toBe("ok");
+    expect(result(outputs)).toEqual({ "text/plain": "'{\"steps\":7}'" });
+  });
+
   it("reports a failing cell with ename, evalue and a traceback in cell lines; cells sent right after it run", async () => {
     const failing = kernel.execute('function check(x: number) {\n  if (x > 1) {\n    throw new RangeError("too big: " + x);\n  }\n}\ncheck(1);\ncheck(5);');
     const following = kernel.execute("6 * 7");
