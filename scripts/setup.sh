@@ -48,5 +48,11 @@ if [ ! -f "$built" ] || [ -n "$(find packages/*/src packages/*/package.json pack
   touch "$built"
 fi
 
+# The `convlab` command (node_modules/.bin/convlab -> the kernel's dist/cli.js): npm ci links a
+# workspace's bins only when their files exist, and dist/ is built after it.
+if [ ! -e node_modules/.bin/convlab ]; then
+  npm rebuild --ignore-scripts --no-audit --no-fund >/dev/null
+fi
+
 # Kernelspec in the project-local JUPYTER_PATH (.convlab/jupyter).
 node packages/kernel/dist/cli.js install --jupyter-path .convlab/jupyter >/dev/null
