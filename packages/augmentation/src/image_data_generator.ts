@@ -6,7 +6,7 @@
  * channel shift, brightness and `rescale`.
  */
 import * as tf from "@tensorflow/tfjs";
-import { closest, expectBoolean, expectNumber, expectOneOf, expectOptions, expectSeed, fail, Random, show, warpAffine } from "@convlab/engine";
+import { closest, expectBoolean, expectNumber, expectOneOf, expectOptions, expectSeed, fail, Random, show, uninitializedArray, warpAffine } from "@convlab/engine";
 import type { WarpFillMode } from "@convlab/engine";
 import { IDENTITY, samplingMatrix, TransformParams } from "./affine";
 import { DirectoryIterator, FlowFromDirectoryArgs, NumpyArrayIterator, FlowArgs, FlowLabels, ImageSource } from "./iterators";
@@ -301,7 +301,7 @@ export class ImageDataGenerator {
     const [h, w, c] = images[0].shape;
     const size = h * w * c;
     const bytes = images.every((im) => im.data instanceof Uint8Array);
-    const src = n === 1 ? images[0].data : bytes ? new Uint8Array(n * size) : new Float32Array(n * size);
+    const src = n === 1 ? images[0].data : uninitializedArray(bytes ? "uint8" : "float32", n * size);
     if (n > 1) images.forEach((im, i) => src.set(im.data, i * size));
     const matrices = new Float64Array(6 * n);
     params.forEach((p, i) => matrices.set(samplingMatrix(p, h, w), 6 * i));

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { expectBoolean, expectNumber, expectOneOf, expectOptions, expectSeed, expectTargetSize, fail, Random, show } from "@convlab/engine";
+import { expectBoolean, expectNumber, expectOneOf, expectOptions, expectSeed, expectTargetSize, fail, Random, show, uninitializedArray } from "@convlab/engine";
 import { COLOR_MODES, decodeImage } from "@convlab/datasets";
 import type { ColorMode } from "@convlab/datasets";
 import type { ImageDataGenerator } from "./image_data_generator";
@@ -154,7 +154,7 @@ export abstract class ImageIterator<B> {
     const indices = cursor.order.subarray(start, end);
     const [h, w, c] = this.imageShape;
     const size = h * w * c;
-    const x = new Float32Array(indices.length * size);
+    const x = uninitializedArray("float32", indices.length * size); // the warp writes every element
     const images = Array.from(indices, (j) => this.image(j));
     const params = images.map((im) => this.generator.getRandomTransform(im.shape, cursor.rng));
     this.generator.transformBatch(images, params, x, this.generator.rescale);

@@ -1,9 +1,9 @@
 /**
- * Downloading one dataset file as Keras's `get_file` does: into the cache
- * folder, SHA-256 checked, with a progress line; here also atomically (a
- * temporary sibling file renamed into place only after its checksum matched,
- * so an interrupted or corrupt download never leaves a file that later loads
- * would trust).
+ * Downloading one file as Keras's `get_file` does: md5 or sha256 checked (chosen by the
+ * hash's length, Keras's `hash_algorithm="auto"`), with a progress line; here also atomically
+ * (a temporary sibling file renamed into place only after its checksum matched, so an
+ * interrupted or corrupt download never leaves a file that later loads would trust). The one
+ * downloader of convlab: datasets and `@convlab/transfer`'s ImageNet weights both use it.
  *
  * Proxies, with Node built-ins only: `https_proxy`/`HTTPS_PROXY` for https
  * URLs (a CONNECT tunnel, then TLS to the origin through it),
@@ -12,9 +12,9 @@
  * proxy itself must be an `http://` URL; `user:password@` is sent as Basic
  * `Proxy-Authorization`.
  */
-import { fail } from "@convlab/engine";
-import { createHash, randomBytes } from "crypto";
-import { createWriteStream, promises as fsp } from "fs";
+import { ConvlabError, expectKnownKeys, fail, show, writeFileAtomically } from "@convlab/engine";
+import { createHash } from "crypto";
+import { createReadStream, createWriteStream } from "fs";
 import * as http from "http";
 import * as https from "https";
 import type { Socket } from "net";
@@ -42,94 +42,236 @@ export type ProgressCallback = (progress: DownloadProgress) => void;
 
 /** What {@link downloadFile} needs. */
 export interface DownloadRequest {
+  /** Where the file comes from: an `http://` or `https://` URL (Keras's `origin`). */
   url: string;
-  /** The final path; its folder is created. */
+  /** The final path; its folder is created (only once the server answered). */
   dest: string;
-  /** Lowercase hex SHA-256 the bytes must have. */
-  sha256: string;
+  /**
+   * Keras's `file_hash`: the hex md5 (32 digits) or sha256 (64 digits) the bytes must have,
+   * any case; the length chooses the algorithm, as Keras's `hash_algorithm="auto"`. `null`:
+   * not checked (Keras's `file_hash=None`); every published file has one, so pass it.
+   */
+  hash: string | null;
   /** Progress reports; `false` for none; default {@link progressPrinter} on stdout. */
   onProgress?: ProgressCallback | false;
-  /** Give up when no data arrives for this long; default 30 s. */
+  /** Give up when no data arrives for this long, in ms; default 30,000. */
   timeoutMs?: number;
-  /** Extra trusted certificates (tests' self-signed origin). */
+  /** Extra trusted certificates (a test's self-signed origin). */
   ca?: string | Buffer;
+}
+
+const REQUEST_KEYS = ["url", "dest", "hash", "onProgress", "timeoutMs", "ca"] as const;
+
+/** The hash algorithms of Keras's `get_file`. */
+export type HashAlgorithm = "md5" | "sha256";
+
+/**
+ * Where a download failed, on {@link DownloadError}:
+ * - `"request"`: no usable answer (offline, DNS, proxy, HTTP status, too many redirects,
+ *   a silent server, not an http(s) URL); nothing was written, not even the folder;
+ * - `"write"`: the folder or the file could not be written (permissions, disk full);
+ * - `"transfer"`: the data stopped or did not match the announced size;
+ * - `"checksum"`: all bytes arrived but their hash differs from `hash`.
+ */
+export type DownloadStage = "request" | "write" | "transfer" | "checksum";
+
+/**
+ * Thrown by {@link downloadFile}: a {@link ConvlabError} whose message stands alone, plus the
+ * parts a caller needs to word its own message. Nothing is left at `dest` nor beside it.
+ */
+export class DownloadError extends ConvlabError {
+  constructor(
+    message: string,
+    /** Where it failed. */
+    readonly stage: DownloadStage,
+    /** The cause in a few words, e.g. `HTTP 404 Not Found`, `connect ECONNREFUSED 127.0.0.1:8080`. */
+    readonly reason: string,
+    /** Bytes received before it failed. */
+    readonly received: number,
+    /** On `"checksum"`: the hash the bytes have, in the algorithm of the expected one. */
+    readonly actualHash?: string,
+  ) {
+    super(message);
+  }
 }
 
 const MAX_REDIRECTS = 5;
 
 /**
- * Downloads `url` to `dest`, checking its SHA-256 before the file appears.
+ * Downloads `url` to `dest`, checking its md5 or sha256 before the file appears.
  *
- * @throws ConvlabError on a network or HTTP error, a size or checksum
- *   mismatch (then nothing is left at `dest` nor beside it).
+ * Proxies come from the environment (`https_proxy`, `http_proxy`, `no_proxy`, either case);
+ * redirects are followed (at most 5). The bytes go to a hidden temporary sibling of `dest`,
+ * which is fsynced and renamed into place only after the hash matched; an existing `dest` is
+ * replaced then. Progress is reported at the start, as data arrives and once at the end.
+ *
+ * @param request `url`, `dest`, `hash` (Keras's `file_hash`, or null), and optionally
+ *   `onProgress` (default one line on stdout), `timeoutMs` (default 30,000 ms without data), `ca`.
+ * @throws ConvlabError for an invalid request (unknown key, a hash that is neither 32 nor 64
+ *   hex digits), before any network access.
+ * @throws DownloadError on a network or HTTP error, a write error, a size or hash mismatch;
+ *   then nothing is left at `dest` (an older file there stays) nor beside it.
+ *
+ * @example
+ * ```ts
+ * import { downloadFile } from "@convlab/datasets";
+ * await downloadFile({
+ *   url: "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
+ *   dest: "data/mnist.npz",
+ *   hash: "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+ * });
+ * ```
+ *
+ * Keras equivalent: `keras.utils.get_file(fname, origin, file_hash=hash)` for the download
+ * itself. Unlike Keras, it always downloads (finding a cached copy is the caller's job: the
+ * datasets and ImageNet weights have their own lookup orders), takes the full destination path
+ * instead of `cache_dir`/`cache_subdir`, and does not extract archives.
  */
 export async function downloadFile(request: DownloadRequest): Promise<void> {
-  const { url, dest, sha256 } = request;
+  const expected = checkRequest(request);
+  const { url, dest } = request;
   const file = path.basename(dest);
   const report = request.onProgress === false ? () => undefined : (request.onProgress ?? progressPrinter());
-  const dir = path.dirname(dest);
-  const tmp = path.join(dir, `.${file}.convlab-tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  let stage: DownloadStage = "request";
+  let received = 0;
+  let total: number | undefined;
   try {
     const response = await get(new URL(url), request, MAX_REDIRECTS);
-    // Only now: a failed request leaves no empty cache folder behind.
-    await fsp.mkdir(dir, { recursive: true }).catch((error) => {
+    // Only now is the folder made: a failed request leaves no empty cache folder behind.
+    stage = "write";
+    // The bytes go to a hidden sibling, renamed into place only once the hash matched.
+    await writeFileAtomically(dest, async (tmp) => {
+      stage = "transfer";
+      const header = response.headers["content-length"];
+      total = header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
+      const hasher = expected ? createHash(hashAlgorithm(expected)) : undefined;
+      report({ file, url, received, total, done: false });
+      const meter = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          hasher?.update(chunk);
+          received += chunk.length;
+          report({ file, url, received, total, done: false });
+          callback(null, chunk);
+        },
+      });
+      try {
+        await pipeline(response, meter, createWriteStream(tmp, { flags: "wx" }));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).path !== undefined) stage = "write"; // fs errors name their path
+        else if (total !== undefined && received < total) throw new Error(`connection closed after ${received} of ${total} bytes`);
+        throw error;
+      }
+      if (total !== undefined && received !== total) {
+        throw new Error(`received ${received} bytes, the server announced ${total}`);
+      }
+      const actual = hasher?.digest("hex");
+      if (expected && actual !== expected) {
+        const algorithm = hashAlgorithm(expected);
+        throw new DownloadError(
+          `datasets: checksum mismatch for ${url}. Expected ${algorithm} ${expected}, received ${actual}. The file was not saved.`,
+          "checksum",
+          `its ${algorithm} is ${actual}, expected ${expected}`,
+          received,
+          actual,
+        );
+      }
+      stage = "write";
+    }).catch((error) => {
       response.destroy();
       throw error;
     });
-    const header = response.headers["content-length"];
-    const total = header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
-    const hash = createHash("sha256");
-    let received = 0;
-    report({ file, url, received, total, done: false });
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        received += chunk.length;
-        report({ file, url, received, total, done: false });
-        callback(null, chunk);
-      },
-    });
-    try {
-      await pipeline(response, meter, createWriteStream(tmp, { flags: "wx" }));
-    } catch (error) {
-      if (total !== undefined && received < total) {
-        throw new Error(`connection closed after ${received} of ${total} bytes`);
-      }
-      throw error;
-    }
-    if (total !== undefined && received !== total) {
-      throw new Error(`received ${received} bytes, the server announced ${total}`);
-    }
-    const actual = hash.digest("hex");
-    if (actual !== sha256.toLowerCase()) {
-      throw fail(`datasets: checksum mismatch for ${url}. Expected sha256 ${sha256}, received ${actual}. The file was not saved.`);
-    }
-    const handle = await fsp.open(tmp, "r+");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(tmp, dest);
-    await syncDir(dir);
-    report({ file, url, received, total, done: true });
   } catch (error) {
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    if ((error as Error).name === "ConvlabError") throw error;
-    throw fail(`datasets: download of ${url} failed (${describe(error)}).`);
+    if (error instanceof DownloadError) throw error;
+    if (error instanceof ConvlabError) {
+      // Already worded here (not an http(s) URL, an unsupported proxy).
+      throw new DownloadError(error.message, stage, error.message.replace(/^datasets: /, "").replace(/\.$/, ""), received);
+    }
+    const reason = describe(error);
+    throw new DownloadError(`datasets: download of ${url} failed (${reason}).`, stage, reason, received);
   }
+  report({ file, url, received, total, done: true });
 }
 
 /**
- * The default progress reporter: one line on `stream`. On a terminal it is
- * rewritten in place with `\r`; otherwise (a notebook, a log) a new line is
- * printed only each time another 10% arrived (every 10 MB when the size is unknown).
+ * Keras's `hash_algorithm="auto"` for a `file_hash`: `"sha256"` for 64 hex digits, else
+ * `"md5"` (Keras's published weights use md5, its datasets sha256).
  */
-export function progressPrinter(stream: Pick<NodeJS.WriteStream, "write"> & { isTTY?: boolean } = process.stdout): ProgressCallback {
+export function hashAlgorithm(fileHash: string): HashAlgorithm {
+  return fileHash.length === 64 ? "sha256" : "md5";
+}
+
+/**
+ * The lowercase hex digest of a file, read as a stream (weight files are large).
+ *
+ * @param file The file's path.
+ * @param algorithm `"md5"` or `"sha256"` (default, as Keras); {@link hashAlgorithm} picks the
+ *   one of a given `file_hash`.
+ * @throws The file system's error when it cannot be read.
+ *
+ * Keras equivalent: `keras.utils.file_utils.hash_file(fpath, algorithm)`; compare it with the
+ * expected hash for `validate_file`.
+ */
+export async function hashFile(file: string, algorithm: HashAlgorithm = "sha256"): Promise<string> {
+  const hasher = createHash(algorithm);
+  for await (const chunk of createReadStream(file)) hasher.update(chunk as Buffer);
+  return hasher.digest("hex");
+}
+
+/** Validates `request` before any network access; the expected hash in lowercase, or undefined. */
+function checkRequest(request: DownloadRequest): string | undefined {
+  if (request == null || typeof request !== "object") {
+    throw fail(`downloadFile: invalid request. Expected { url, dest, hash }. Received: request=${show(request)}.`);
+  }
+  if ("sha256" in request) {
+    throw fail("downloadFile: unknown option `sha256`. Expected `hash`: Keras's file_hash, 32 (md5) or 64 (sha256) hex digits.");
+  }
+  expectKnownKeys("downloadFile", request, REQUEST_KEYS);
+  if (typeof request.url !== "string") throw fail(`downloadFile: invalid url. Expected an http:// or https:// URL. Received: url=${show(request.url)}.`);
+  if (typeof request.dest !== "string" || request.dest === "") {
+    throw fail(`downloadFile: invalid dest. Expected the path of the file to write. Received: dest=${show(request.dest)}.`);
+  }
+  const { hash } = request;
+  if (hash === null) return undefined;
+  if (typeof hash !== "string" || !/^([0-9a-f]{32}|[0-9a-f]{64})$/i.test(hash)) {
+    throw fail(`downloadFile: invalid hash. Expected Keras's file_hash: 32 (md5) or 64 (sha256) hex digits, or null for none. Received: hash=${show(hash)}.`);
+  }
+  return hash.toLowerCase();
+}
+
+/** Where {@link progressPrinter} writes: `process.stdout`, `process.stderr`, or any writable with `write`. */
+export type ProgressStream = Pick<NodeJS.WriteStream, "write"> & { isTTY?: boolean };
+
+/** Options of {@link progressPrinter}. */
+export interface ProgressPrinterArgs {
+  /** The start of each line, before the percentage; default `datasets: downloading <file>`. */
+  title?: string;
+}
+
+/**
+ * A progress reporter for {@link downloadFile}: one line on `stream`, e.g.
+ * `datasets: downloading mnist.npz  50% (5.7 MB of 11.5 MB)`, ending in `, done`.
+ *
+ * On a terminal the line is rewritten in place with `\r` (at most once per percent, or per
+ * 0.1 MB when the size is unknown) and ended by a newline when done; elsewhere (a notebook, a
+ * log, where `\r` does not rewrite) a new line is printed each time another 10% arrived (every
+ * 10 MB when the size is unknown), the last one ending in `, done`.
+ *
+ * @param stream Where to write; default `process.stdout`.
+ * @param args `title`: the start of each line instead of `datasets: downloading <file>`.
+ * @returns The callback to pass as `onProgress`; one per download (it keeps the last line printed).
+ *
+ * @example
+ * ```ts
+ * await downloadFile({ url, dest, hash, onProgress: progressPrinter(process.stderr, { title: "weights.h5:" }) });
+ * ```
+ *
+ * Keras equivalent: the `Progbar` that `keras.utils.get_file` shows.
+ */
+export function progressPrinter(stream: ProgressStream = process.stdout, args: ProgressPrinterArgs = {}): ProgressCallback {
   let lastStep = -1;
   let lastPercent = -1;
   return (p) => {
-    const line = `datasets: downloading ${p.file} ${progressText(p)}`;
+    const line = `${args.title ?? `datasets: downloading ${p.file}`} ${progressText(p)}`;
     if (stream.isTTY) {
       const percent = p.total ? Math.floor((100 * p.received) / p.total) : Math.floor(p.received / 1e5);
       if (percent === lastPercent && !p.done) return;
@@ -137,11 +279,13 @@ export function progressPrinter(stream: Pick<NodeJS.WriteStream, "write"> & { is
       stream.write(`\r${line}${p.done ? "\n" : ""}`);
       return;
     }
-    const step = p.total ? Math.floor((10 * p.received) / p.total) : Math.floor(p.received / 1e7);
     if (p.done) {
-      if (lastStep !== (p.total ? 10 : -2)) stream.write(`${line}\n`);
+      stream.write(`${line}\n`);
       return;
     }
+    // The complete size waits for the done line: one 100% line, saying done.
+    if (p.total !== undefined && p.received >= p.total) return;
+    const step = p.total ? Math.floor((10 * p.received) / p.total) : Math.floor(p.received / 1e7);
     if (step === lastStep) return;
     lastStep = step;
     stream.write(`${line}\n`);
@@ -242,19 +386,6 @@ function proxyAuthorization(proxy: URL): Record<string, string> {
   if (!proxy.username) return {};
   const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
   return { "Proxy-Authorization": `Basic ${Buffer.from(credentials).toString("base64")}` };
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await fsp.open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some file systems refuse to fsync a folder; the rename is still atomic.
-  }
 }
 
 function describe(error: unknown): string {

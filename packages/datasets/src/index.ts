@@ -13,6 +13,10 @@
  *
  * Keras equivalent: `keras.datasets.mnist.load_data()` and `keras.datasets.fashion_mnist.load_data()`.
  *
+ * Also convlab's one downloader, {@link downloadFile} (Keras's `keras.utils.get_file`: md5 or
+ * sha256 checked, atomic, through the environment's proxies, with a {@link progressPrinter}
+ * line), which `@convlab/transfer` uses for Keras's ImageNet weights.
+ *
  * @packageDocumentation
  */
 export { Uint8Tensor, TO_TENSOR_DTYPES } from "./uint8_tensor";
@@ -24,7 +28,8 @@ export { loadDataset } from "./load_dataset";
 export type { Dataset, LoadDatasetArgs } from "./load_dataset";
 export { DATASET_NAMES, DatasetNotFoundError, KERAS_BASE_URL, KERAS_SHA256 } from "./load_data";
 export type { DatasetName, DatasetSplits, LoadDataArgs } from "./load_data";
-export type { DownloadProgress, ProgressCallback } from "./download";
+export { downloadFile, DownloadError, progressPrinter, hashAlgorithm, hashFile } from "./download";
+export type { DownloadRequest, DownloadProgress, DownloadStage, ProgressCallback, ProgressPrinterArgs, ProgressStream, HashAlgorithm } from "./download";
 export { readIdxFile, parseIdx } from "./idx";
 export { readNpzFile, parseNpy } from "./npz";
 export { loadImage, decodeImage, COLOR_MODES } from "./image_file";

@@ -154,8 +154,8 @@ async function locateAndDecode(name: DatasetName, options: LoadDataArgs, interna
       for (const file of wanted) {
         const dest = path.join(dir, file);
         if (kerasPlace.kind === "idx" && (await isFile(dest))) continue;
-        const sha256 = internal.sha256?.[file] ?? KERAS_SHA256[file];
-        await downloadFile({ url: joinUrl(baseUrl, file), dest, sha256, onProgress: options.onProgress, ca: internal.ca, timeoutMs: internal.timeoutMs });
+        const hash = internal.sha256?.[file] ?? KERAS_SHA256[file];
+        await downloadFile({ url: joinUrl(baseUrl, file), dest, hash, onProgress: options.onProgress, ca: internal.ca, timeoutMs: internal.timeoutMs });
       }
       const found = await probe(kerasPlace);
       if (found.files) return decode(kerasPlace, found.files);

@@ -118,12 +118,16 @@ void warp_pixels(const In* src, int64_t h, int64_t w, int64_t channels, Out* o, 
   }
 }
 
-// Nearest sampling of one row in two passes: source indices for a block of pixels first (a
-// loop the compiler vectorises: the points inside the source need only a truncation), then the
-// copies; points outside go through warp_pixels one by one.
-template <typename In, typename Out, int C>
-void warp_row_nearest(const In* src, int64_t h, int64_t w, int64_t channels, Out* o, int64_t ow, int64_t y,
-                      const double* m, WarpFill mode, double fill, double scale, const Out* lut) {
+// Nearest sampling of one row in two passes: source offsets for a block of pixels first (a
+// loop the compiler vectorises: a point inside the source needs only a truncation), then the
+// copies. With nearest fill (ClampAll) every point is read clamped; with constant fill a point
+// outside is the fill (-2); with reflect and wrap it goes through warp_pixels (-1). Compiled
+// twice, for baseline x86-64 and for AVX2 (four doubles per vector; no FMA, so the coordinates
+// round as in warp_pixels and the TypeScript fallback), chosen at load time.
+template <typename In, typename Out, int C, bool ClampAll>
+__attribute__((target_clones("avx2", "default"))) void warp_row_nearest(
+    const In* src, int64_t h, int64_t w, int64_t channels, Out* o, int64_t ow, int64_t y, const double* m,
+    WarpFill mode, double fill, double scale, const Out* lut) {
   constexpr int64_t kBlock = 256;
   const int64_t ch = C > 0 ? C : channels;
   const double max_x = static_cast<double>(w - 1);
@@ -131,34 +135,45 @@ void warp_row_nearest(const In* src, int64_t h, int64_t w, int64_t channels, Out
   const double yd = static_cast<double>(y);
   const double bx = m[1] * yd;
   const double by = m[4] * yd;
+  const double m0 = m[0], m2 = m[2], m3 = m[3], m5 = m[5];
   int32_t index[kBlock];
-  const bool clamp_all = mode == WarpFill::kNearest;
   const int32_t outside = mode == WarpFill::kConstant ? -2 : -1;
-  // 32-bit loop variables and bounds: SSE2 converts int32 (not int64) to double in vectors.
-  const int32_t last_x = static_cast<int32_t>(w - 1), last_y = static_cast<int32_t>(h - 1);
+  // 32-bit offsets: SSE2 converts int32 (not int64) to double in vectors.
   const int32_t row_stride = static_cast<int32_t>(w), pixel = static_cast<int32_t>(ch);
   for (int64_t x0 = 0; x0 < ow; x0 += kBlock) {
     const int32_t n = static_cast<int32_t>(ow - x0 < kBlock ? ow - x0 : kBlock);
     const double start = static_cast<double>(x0);
+    int32_t any_outside = 0;
     for (int32_t j = 0; j < n; ++j) {
       const double xd = start + static_cast<double>(j);
-      const double sx = m[0] * xd + bx + m[2];
-      const double sy = m[3] * xd + by + m[5];
-      // Inside the source, or outside by less than kSnap (map_coordinate's rule), is read directly;
-      // with nearest fill every point is (clamped); with constant fill the rest is the fill (-2);
-      // reflect and wrap send the rest to warp_pixels (-1).
-      const bool inside = (sx >= -kSnap) & (sx <= max_x + kSnap) & (sy >= -kSnap) & (sy <= max_y + kSnap);  // & keeps the loop branch-free
+      const double sx = m0 * xd + bx + m2;
+      const double sy = m3 * xd + by + m5;
+      // Clamped to [0, last], floor(v + 0.5) is a truncation and stays within the image.
       const double cx = sx < 0 ? 0 : (sx > max_x ? max_x : sx);
       const double cy = sy < 0 ? 0 : (sy > max_y ? max_y : sy);
-      // floor(v + 0.5) is a truncation for v >= 0; clamp to the last pixel as warp_pixels does.
-      int32_t ix = static_cast<int32_t>(cx + 0.5);
-      int32_t iy = static_cast<int32_t>(cy + 0.5);
-      ix = ix > last_x ? last_x : ix;
-      iy = iy > last_y ? last_y : iy;
-      const int32_t at = (iy * row_stride + ix) * pixel;
-      index[j] = (inside | clamp_all) ? at : outside;
+      const int32_t at = (static_cast<int32_t>(cy + 0.5) * row_stride + static_cast<int32_t>(cx + 0.5)) * pixel;
+      if constexpr (ClampAll) {
+        index[j] = at;
+      } else {
+        // Outside by less than kSnap (map_coordinate's rule) still reads the edge pixel.
+        const bool inside = (sx >= -kSnap) & (sx <= max_x + kSnap) & (sy >= -kSnap) & (sy <= max_y + kSnap);  // & keeps the loop branch-free
+        index[j] = inside ? at : outside;
+        any_outside |= !inside;
+      }
     }
     Out* out = o + x0 * ch;
+    if (!any_outside) {
+      // The common case, branch-free: every point of the block reads a source pixel.
+      for (int32_t j = 0; j < n; ++j, out += ch) {
+        const In* sp = src + index[j];
+        if constexpr (sizeof(In) == 1) {
+          for (int64_t k = 0; k < ch; ++k) out[k] = lut[sp[k]];
+        } else {
+          for (int64_t k = 0; k < ch; ++k) store(out + k, static_cast<double>(sp[k]) * scale);
+        }
+      }
+      continue;
+    }
     for (int64_t j = 0; j < n; ++j, out += ch) {
       if (index[j] == -2) {
         for (int64_t k = 0; k < ch; ++k) store(out + k, fill);
@@ -198,7 +213,11 @@ void warp_batch(const WarpImages& src, const WarpImages& out, const double* matr
     const In* image = in + i * h * w * c;
     Out* row = dst + (i * oh + y) * ow * c;
     if constexpr (Order == 0) {
-      warp_row_nearest<In, Out, C>(image, h, w, c, row, ow, y, matrices + 6 * i, mode, fill, scale, lut);
+      if (mode == WarpFill::kNearest) {
+        warp_row_nearest<In, Out, C, true>(image, h, w, c, row, ow, y, matrices + 6 * i, mode, fill, scale, lut);
+      } else {
+        warp_row_nearest<In, Out, C, false>(image, h, w, c, row, ow, y, matrices + 6 * i, mode, fill, scale, lut);
+      }
     } else {
       warp_pixels<In, Out, 1, C>(image, h, w, c, row, ow, y, matrices + 6 * i, mode, fill, scale, lut);
     }

@@ -193,6 +193,38 @@ export async function writeFolderAtomicallyAsync(target: string, fill: (tmp: str
   }
 }
 
+/**
+ * Writes one file at `target` atomically: `fill(tmp)` writes a hidden sibling
+ * (`.<name>.convlab-tmp-<pid>-<hex>`, same folder so the rename is atomic), which is fsynced
+ * and renamed over `target` only if `fill` resolves (a download can check its hash first).
+ * On any failure the sibling is removed and the error rethrown; `target` is untouched.
+ * The folder is created when missing.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomically("weights/vgg16.h5", async (tmp) => fs.promises.writeFile(tmp, bytes));
+ * ```
+ */
+export async function writeFileAtomically(target: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  const dir = path.dirname(target);
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(target)}.convlab-tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  try {
+    await fill(tmp);
+    const fd = fs.openSync(tmp, "r+");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  syncDir(dir);
+}
+
 function beginFolder(target: string): string {
   const parent = path.dirname(target);
   fs.mkdirSync(parent, { recursive: true });

@@ -26,11 +26,12 @@ export { BACKENDS, selectBackend } from "./backend";
 export type { BackendChoice, BackendName } from "./backend";
 export { fileSystem } from "./file_io";
 export { ConvlabError, fail, show, expectOneOf, expectKnownKeys, expectNumber, expectOptions, expectBoolean, expectSeed, expectTargetSize, closest, errnoCode, messageLine } from "./errors";
-export { writeFolderAtomically, tidyLeftovers as tidyFolderLeftovers } from "./atomic_folder";
+export { writeFolderAtomically, writeFileAtomically, tidyLeftovers as tidyFolderLeftovers } from "./atomic_folder";
 export { OutOfMemoryError } from "./oom";
 export { rmspropStep } from "./optimizers";
 export { Random } from "./random";
 export { warpAffine } from "./warp_affine";
+export { uninitializedArray } from "./buffers";
 export type { WarpAffineArgs, WarpFillMode } from "./warp_affine";
 export type { RmspropStepArgs } from "./optimizers";
 

@@ -261,13 +261,22 @@ describe("in a model", () => {
 });
 
 describe("errors", () => {
-  const NOT_ADAPTED = "Normalization: the layer has no mean and variance yet. Call `await layer.adapt(data)` before using it, or pass `mean` and `variance` when creating it.";
+  const NOT_ADAPTED = "Normalization: the layer has no mean and variance yet, so it uses mean 0 and variance 1 (as Keras). Call `await layer.adapt(data)` before using it, or pass `mean` and `variance` when creating it.";
 
-  test("used before adapt", () => {
-    const x = tf.ones([2, 3]);
-    expect(() => normalization().apply(x)).toThrow(NOT_ADAPTED);
-    const model = tf.sequential({ layers: [normalization({ inputShape: [3] })] });
-    expect(() => model.predict(x)).toThrow(NOT_ADAPTED);
+  test("used before adapt: Keras's identity, with one warning per layer", () => {
+    const warn = jest.spyOn(console, "warn").mockImplementation(() => {});
+    const x = tf.tensor2d([[1, -2, 3], [4, 5, -6]]);
+    const layer = normalization();
+    expect((layer.apply(x) as tf.Tensor).arraySync()).toEqual(x.arraySync());
+    layer.apply(x);
+    expect(warn.mock.calls).toEqual([[NOT_ADAPTED]]);
+    // Statistics set as weights (a Keras file may carry count 0) count as adapted: no warning.
+    const set = normalization({ inputShape: [3] });
+    const model = tf.sequential({ layers: [set] });
+    set.setWeights([tf.tensor1d([1, 1, 1]), tf.tensor1d([4, 4, 4]), tf.scalar(0, "int32")]);
+    expect((model.predict(x) as tf.Tensor).arraySync()).toEqual([[0, -1.5, 1], [1.5, 2, -3.5]]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
     x.dispose();
     model.dispose();
   });

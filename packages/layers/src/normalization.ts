@@ -41,7 +41,7 @@ const UNIT = "Normalization";
 const EPSILON = 1e-7;
 /** Unbatched dataset elements are grouped this many at a time (Keras batches them by 128). */
 const UNBATCHED_GROUP = 128;
-const NOT_ADAPTED = `${UNIT}: the layer has no mean and variance yet. Call \`await layer.adapt(data)\` before using it, or pass \`mean\` and \`variance\` when creating it.`;
+const NOT_ADAPTED = `${UNIT}: the layer has no mean and variance yet, so it uses mean 0 and variance 1 (as Keras). Call \`await layer.adapt(data)\` before using it, or pass \`mean\` and \`variance\` when creating it.`;
 
 /**
  * Shifts and scales inputs to mean 0 and standard deviation 1 per feature:
@@ -56,8 +56,9 @@ const NOT_ADAPTED = `${UNIT}: the layer has no mean and variance yet. Call \`awa
  * float32.
  *
  * @throws ConvlabError on an invalid `axis`, `mean` without `variance` (or the reverse),
- *   shapes that do not match the kept axes, a negative variance; when called before
- *   `adapt()` without `mean`/`variance`; on inputs whose kept axes differ from the build.
+ *   shapes that do not match the kept axes, a negative variance; on inputs whose kept axes
+ *   differ from the build. Called before `adapt()` (and without `mean`/`variance`), it warns
+ *   once and uses mean 0 and variance 1, as Keras.
  *
  * ```ts
  * const norm = normalization();             // axis -1: one mean/variance per channel
@@ -67,7 +68,7 @@ const NOT_ADAPTED = `${UNIT}: the layer has no mean and variance yet. Call \`awa
  *
  * Keras equivalent: `keras.layers.Normalization(axis=-1, mean=None, variance=None, invert=False)`.
  * Differences: `adapt` is async (`await`) and takes `{ batchSize }`; calling the layer before
- * `adapt` throws (Keras silently uses mean 0, variance 1); `count` holds the number of values
+ * `adapt` uses mean 0 and variance 1 as Keras does, with a warning; `count` holds the number of values
  * averaged per feature (Keras 3 leaves it 0).
  */
 export class Normalization extends tf.layers.Layer {
@@ -86,6 +87,8 @@ export class Normalization extends tf.layers.Layer {
   private adaptCount: tf.LayerVariable | null = null;
   /** Set once a positive `count` was seen, so that `call` reads it only until then. */
   private adapted = false;
+  /** The not-adapted warning was printed. */
+  private warned = false;
   /** True while `adapt` builds the layer, outside the name scope `apply` opens. */
   private buildingInAdapt = false;
 
@@ -269,9 +272,15 @@ export class Normalization extends tf.layers.Layer {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     this.checkInput(x.shape);
     if (!this.given && !this.adapted) {
-      // Weights loaded with a saved model carry a positive count; a fresh layer has 0.
-      this.adapted = (this.adaptCount!.read().dataSync()[0] ?? 0) > 0;
-      if (!this.adapted) throw fail(NOT_ADAPTED);
+      // Adapted, or weights set or loaded (a positive count, or statistics other than the
+      // initial 0 and 1: Keras files may carry count 0). Otherwise Keras's identity, said once.
+      const count = this.adaptCount!.read().dataSync()[0] ?? 0;
+      const initial = this.adaptMean!.read().dataSync().every((v) => v === 0) && this.adaptVariance!.read().dataSync().every((v) => v === 1);
+      this.adapted = count > 0 || !initial;
+      if (!this.adapted && !this.warned) {
+        console.warn(NOT_ADAPTED);
+        this.warned = true;
+      }
     }
     return tf.tidy(() => {
       this.invokeCallHook(inputs, kwargs);

@@ -83,3 +83,9 @@ export function blues(t: number): { css: string; dark: boolean } {
   const [r, g, b] = [0, 1, 2].map((k) => Math.round(BLUES[i][k] + (BLUES[i + 1][k] - BLUES[i][k]) * f));
   return { css: `rgb(${r},${g},${b})`, dark: 0.299 * r + 0.587 * g + 0.114 * b < 140 };
 }
+
+/**
+ * matplotlib's "tab10", the default colour cycle (`C0`…`C9`): the colours of series and groups,
+ * in order, cycling after ten.
+ */
+export const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"] as const;

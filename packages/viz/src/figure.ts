@@ -25,8 +25,9 @@ const BRAND = Symbol.for("convlab.viz.figure");
  * A rendered picture: PNG bytes with their width and height.
  *
  * Made by {@link image}, {@link imageGrid}, {@link filters}, {@link featureMaps},
- * {@link trainingCurves}, {@link confusionMatrix}, or from PNG bytes of your own. The last value
- * of a notebook cell (or `display(fig)`) shows as an image; `save(path)` writes the PNG.
+ * {@link trainingCurves}, {@link scatterPlot}, {@link confusionMatrix}, or from PNG bytes of
+ * your own. The last value of a notebook cell (or `display(fig)`) shows as an image;
+ * `save(path)` writes the PNG.
  *
  * @example
  * const fig = new Figure(toPng(x, { scale: 4 }), { title: "first digit" });

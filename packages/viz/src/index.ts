@@ -2,7 +2,7 @@
  * @convlab/viz: everything a person looks at in the course notebooks, as
  * PNG bytes and mime bundles: tensors as images, image grids with captions,
  * convolution filters, feature maps layer by layer, training curves,
- * confusion matrices and model summaries as HTML.
+ * scatter plots, confusion matrices and model summaries as HTML.
  *
  * ```ts
  * import { imageGrid, trainingCurves, confusionMatrix } from "@convlab/viz";
@@ -31,6 +31,8 @@ export { layerOutputs } from "./layer_outputs";
 export type { LayerOutput } from "./layer_outputs";
 export { trainingCurves } from "./training_curves";
 export type { Histories, HistoryLike, HistoryLogs, TrainingCurvesArgs } from "./training_curves";
+export { scatterPlot } from "./scatter_plot";
+export type { ScatterPlotArgs, ScatterPoint } from "./scatter_plot";
 export { confusionMatrix, ConfusionMatrix } from "./confusion_matrix";
 export type { ConfusionMatrixArgs, Labels, Normalize } from "./confusion_matrix";
 export { summaryHtml } from "./summary_html";

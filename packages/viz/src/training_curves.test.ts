@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { niceTicks, PANEL_HEIGHT, PANEL_WIDTH, PLOT_MARGIN, trainingCurves } from "./training_curves";
+import { niceTicks } from "./ticks";
+import { PANEL_HEIGHT, PANEL_WIDTH, PLOT_MARGIN, trainingCurves } from "./training_curves";
 import { countPixels, Decoded, decode, errorOf, near } from "./testing/png";
 
 const BLUE = [0x1f, 0x77, 0xb4];
@@ -103,13 +104,5 @@ describe("trainingCurves", () => {
     expect(errorOf(() => trainingCurves({ loss: [1, "x"] } as never))).toBe('trainingCurves: invalid history. Expected numbers per epoch. Received: loss[1]="x".');
     expect(errorOf(() => trainingCurves({ loss: [] }))).toBe('trainingCurves: invalid history. Expected at least one epoch. Received: empty series "loss".');
     expect(errorOf(() => trainingCurves(keras, { width: 50 }))).toBe("trainingCurves: invalid width. Expected an integer in [200, 2000]. Received: width=50.");
-  });
-});
-
-describe("niceTicks", () => {
-  it("steps by 1, 2 or 5 times a power of ten, covering the data", () => {
-    expect(niceTicks(0, 2.3, 5)).toEqual({ ticks: [0, 0.5, 1, 1.5, 2, 2.5], decimals: 1 });
-    expect(niceTicks(0.27, 0.93, 5)).toEqual({ ticks: [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], decimals: 1 });
-    expect(niceTicks(0.012, 0.031, 4).ticks).toEqual([0.01, 0.015, 0.02, 0.025, 0.03, 0.035]);
   });
 });

@@ -6,9 +6,11 @@
 import * as tf from "@tensorflow/tfjs";
 import type { CanvasRenderingContext2D } from "canvas";
 import { expectOneOf, fail, show } from "@convlab/engine";
+import { TAB10 } from "./colormap";
 import { drawTitle, encodePng, font, INK, measure, newCanvas, TITLE_HEIGHT } from "./draw";
 import { Figure } from "./figure";
 import { checkInt, checkOptions, checkText, describe } from "./options";
+import { niceTicks } from "./ticks";
 
 /** Per-epoch values by name, as `History.history`: `{ loss: [...], val_loss: [...], acc: [...] }`. */
 export type HistoryLogs = Record<string, ReadonlyArray<number | tf.Tensor>>;
@@ -48,8 +50,6 @@ export const PANEL_HEIGHT = 260;
 /** Space between a panel's edge and its plot area (ticks, labels). */
 export const PLOT_MARGIN = { left: 58, right: 14, top: 12, bottom: 42 } as const;
 
-/** Colours of the series: matplotlib's tab10. */
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const ALIASES: Record<string, string[]> = { accuracy: ["accuracy", "acc"], acc: ["acc", "accuracy"] };
 
 interface Run {
@@ -106,8 +106,8 @@ export function trainingCurves(history: Histories, options?: TrainingCurvesArgs)
     runs.forEach((run, r) => {
       const train = lookup(run, metric);
       const val = lookup(run, `val_${metric}`);
-      const color = runs.length === 1 ? PALETTE[0] : PALETTE[r % PALETTE.length];
-      const valColor = runs.length === 1 ? PALETTE[1] : color;
+      const color = runs.length === 1 ? TAB10[0] : TAB10[r % TAB10.length];
+      const valColor = runs.length === 1 ? TAB10[1] : color;
       const prefix = run.name === undefined ? "" : `${run.name} · `;
       if (train) series.push({ label: `${prefix}train`, color, dashed: false, values: train });
       if (val) series.push({ label: `${prefix}validation`, color: valColor, dashed: true, values: val });
@@ -188,20 +188,6 @@ function chooseMetrics(unit: string, runs: Run[], requested: unknown): string[] 
     if (runs.some((run) => lookup(run, m) || lookup(run, `val_${m}`))) return m;
     return expectOneOf(unit, "metric", m, available);
   });
-}
-
-/** Ticks at 1, 2 or 5 times a power of ten covering [lo, hi] with about `target` intervals. */
-export function niceTicks(lo: number, hi: number, target: number): { ticks: number[]; decimals: number } {
-  const raw = (hi - lo) / target;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const n = raw / mag;
-  const step = (n < 1.5 ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * mag;
-  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
-  const first = Math.floor(lo / step + 1e-9);
-  const last = Math.ceil(hi / step - 1e-9);
-  const ticks: number[] = [];
-  for (let i = first; i <= last; i++) ticks.push(Number((i * step).toFixed(decimals)));
-  return { ticks, decimals };
 }
 
 function drawPanel(ctx: CanvasRenderingContext2D, x0: number, y0: number, w: number, h: number, metric: string, series: Series[]): void {
