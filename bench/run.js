@@ -7,6 +7,7 @@
  *
  *   node bench/run.js [--rounds 3] [--seconds 10] [--backends native,wasm] [--models first,deep] [--no-torch]
  *   node bench/run.js augment [--rounds 3] [--seconds 5]     (bench/augment.js)
+ *   node bench/run.js applications [--models MobileNetV2,…]  (bench/applications.js)
  */
 "use strict";
 const { spawnSync } = require("child_process");
@@ -19,6 +20,11 @@ if (args[0] === "augment") {
   // npm run bench -- augment: ImageDataGenerator against torchvision (bench/augment.js).
   require("./augment").main(args.slice(1));
   process.exit(0);
+}
+if (args[0] === "applications") {
+  // npm run bench -- applications: Keras application models against torchvision (bench/applications.js).
+  require("./applications").main(args.slice(1));
+  return;
 }
 const opt = (name, fallback) => {
   const i = args.indexOf(`--${name}`);

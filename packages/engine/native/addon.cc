@@ -32,7 +32,7 @@ using convlab::MatMulGeometry;
 using convlab::PoolGeometry;
 
 /** Bumped when a function's signature or semantics change; native_addon.ts checks it. */
-constexpr int kApiVersion = 3;
+constexpr int kApiVersion = 4;
 
 /** Largest value accepted for any size, stride, pad or dilation. */
 constexpr int64_t kMaxDim = 2147483647;
@@ -391,10 +391,13 @@ void expect_filter_channels(const Args& args, const char* name, const std::vecto
 /** Builds the geometry and checks that the dilated filter fits the padded input. */
 ConvGeometry conv_geometry(const Args& args, const char* filter_name,
                            const std::vector<int64_t>& in, const char* in_name,
-                           const std::vector<int64_t>& w, const ConvArgs& p) {
+                           const std::vector<int64_t>& w, const ConvArgs& p, bool depthwise) {
   ConvGeometry g{};
   g.n = in[0], g.h = in[1], g.w = in[2], g.c = in[3];
-  g.kh = w[0], g.kw = w[1], g.co = w[3];
+  g.kh = w[0], g.kw = w[1];
+  // Depthwise: filter [kh, kw, c, multiplier], one group per input channel.
+  g.co = depthwise ? w[2] * w[3] : w[3];
+  g.groups = depthwise ? g.c : 1;
   g.sh = p.strides[0], g.sw = p.strides[1];
   g.pt = p.pads[0], g.pl = p.pads[1], g.pb = p.pads[2], g.pr = p.pads[3];
   g.dh = p.dilations[0], g.dw = p.dilations[1];
@@ -425,7 +428,7 @@ void expect_shape(const Args& args, const char* name, const std::vector<int64_t>
 
 Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   Args args(info, "conv2d");
-  args.expect_count(9, "x, xShape, w, wShape, out, outShape, strides, pads, dilations[, bias, activation]");
+  args.expect_count(9, "x, xShape, w, wShape, out, outShape, strides, pads, dilations[, bias, activation, depthwise]");
   auto [x, xs] = tensor4(args, 0, "x", "xShape");
   F32 w = args.f32(2, "w");
   auto ws = args.ints(3, "wShape", 4, 1, kFilter4);
@@ -434,7 +437,8 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   F32 out = args.f32(4, "out");
   auto os = args.ints(5, "outShape", 4, 1, kShape4);
   ConvArgs p = conv_params(args, 6);
-  ConvGeometry g = conv_geometry(args, "wShape", xs, "xShape", ws, p);
+  const bool depthwise = args.optional_boolean(11, "depthwise", false);
+  ConvGeometry g = conv_geometry(args, "wShape", xs, "xShape", ws, p, depthwise);
   auto context = [&] { return conv_context("xShape", xs, "wShape", ws, p); };
   expect_shape(args, "outShape", os, {g.n, g.oh, g.ow, g.co}, context());
   args.expect_length(out, product(os), "outShape " + join(os));
@@ -453,7 +457,7 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
 
 Napi::Value Conv2DBackwardData(const Napi::CallbackInfo& info) {
   Args args(info, "conv2dBackwardData");
-  args.expect_count(9, "dy, dyShape, w, wShape, dx, dxShape, strides, pads, dilations");
+  args.expect_count(9, "dy, dyShape, w, wShape, dx, dxShape, strides, pads, dilations[, depthwise]");
   auto [dy, dys] = tensor4(args, 0, "dy", "dyShape");
   F32 w = args.f32(2, "w");
   auto ws = args.ints(3, "wShape", 4, 1, kFilter4);
@@ -461,7 +465,7 @@ Napi::Value Conv2DBackwardData(const Napi::CallbackInfo& info) {
   auto [dx, dxs] = tensor4(args, 4, "dx", "dxShape");
   expect_filter_channels(args, "wShape", ws, dxs[3], "dx's");
   ConvArgs p = conv_params(args, 6);
-  ConvGeometry g = conv_geometry(args, "wShape", dxs, "dxShape", ws, p);
+  ConvGeometry g = conv_geometry(args, "wShape", dxs, "dxShape", ws, p, args.optional_boolean(9, "depthwise", false));
   auto context = [&] { return conv_context("dxShape", dxs, "wShape", ws, p); };
   expect_shape(args, "dyShape", dys, {g.n, g.oh, g.ow, g.co}, context());
   args.expect_disjoint(dx, dy);
@@ -472,7 +476,7 @@ Napi::Value Conv2DBackwardData(const Napi::CallbackInfo& info) {
 
 Napi::Value Conv2DBackwardWeights(const Napi::CallbackInfo& info) {
   Args args(info, "conv2dBackwardWeights");
-  args.expect_count(9, "x, xShape, dy, dyShape, dw, dwShape, strides, pads, dilations");
+  args.expect_count(9, "x, xShape, dy, dyShape, dw, dwShape, strides, pads, dilations[, depthwise]");
   auto [x, xs] = tensor4(args, 0, "x", "xShape");
   auto [dy, dys] = tensor4(args, 2, "dy", "dyShape");
   F32 dw = args.f32(4, "dw");
@@ -480,7 +484,7 @@ Napi::Value Conv2DBackwardWeights(const Napi::CallbackInfo& info) {
   expect_filter_channels(args, "dwShape", dws, xs[3], "the input's");
   args.expect_length(dw, product(dws), "dwShape " + join(dws));
   ConvArgs p = conv_params(args, 6);
-  ConvGeometry g = conv_geometry(args, "dwShape", xs, "xShape", dws, p);
+  ConvGeometry g = conv_geometry(args, "dwShape", xs, "xShape", dws, p, args.optional_boolean(9, "depthwise", false));
   auto context = [&] { return conv_context("xShape", xs, "dwShape", dws, p); };
   expect_shape(args, "dyShape", dys, {g.n, g.oh, g.ow, g.co}, context());
   args.expect_disjoint(dw, x);

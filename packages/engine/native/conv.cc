@@ -4,7 +4,9 @@
 // on NHWC directly). Filters arrive as TensorFlow.js's HWIO; each primitive is created with
 // `format_tag::any` for (diff_)weights so oneDNN picks its blocked layout, and a cached
 // reorder converts HWIO to that layout (or back) on every call, because weights change at
-// every training step. The reorder targets a buffer owned by the cache entry.
+// every training step. The reorder targets a buffer owned by the cache entry. A depthwise
+// convolution is the grouped case (groups = input channels): TensorFlow's [kh, kw, c,
+// multiplier] filter is oneDNN's grouped `hwigo` with one input channel per group.
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
@@ -52,8 +54,14 @@ Descs make_descs(const ConvGeometry& g) {
   Descs d;
   d.src = memory::desc({g.n, g.c, g.h, g.w}, dt::f32, tag::nhwc);
   d.dst = memory::desc({g.n, g.co, g.oh, g.ow}, dt::f32, tag::nhwc);
-  d.weights_any = memory::desc({g.co, g.c, g.kh, g.kw}, dt::f32, tag::any);
-  d.weights_user = memory::desc({g.co, g.c, g.kh, g.kw}, dt::f32, tag::hwio);
+  if (g.groups > 1) {
+    const memory::dims dims{g.groups, g.co / g.groups, g.c / g.groups, g.kh, g.kw};
+    d.weights_any = memory::desc(dims, dt::f32, tag::any);
+    d.weights_user = memory::desc(dims, dt::f32, tag::hwigo);
+  } else {
+    d.weights_any = memory::desc({g.co, g.c, g.kh, g.kw}, dt::f32, tag::any);
+    d.weights_user = memory::desc({g.co, g.c, g.kh, g.kw}, dt::f32, tag::hwio);
+  }
   d.bias = memory::desc({g.co}, dt::f32, tag::x);
   d.strides = {g.sh, g.sw};
   d.dilates = {g.dh - 1, g.dw - 1};  // oneDNN counts the gaps, not the rate
@@ -63,12 +71,12 @@ Descs make_descs(const ConvGeometry& g) {
 }
 
 double flops_of(const ConvGeometry& g) {
-  return 2.0 * g.n * g.oh * g.ow * g.co * g.kh * g.kw * g.c;
+  return 2.0 * g.n * g.oh * g.ow * g.co * g.kh * g.kw * (g.c / g.groups);
 }
 
 std::string key_of(ConvKind kind, const ConvGeometry& g, bool has_bias, int activation) {
   return cache_key({kind, omp_get_max_threads(), g.n, g.h, g.w, g.c, g.kh, g.kw, g.co, g.oh, g.ow, g.sh, g.sw,
-                    g.pt, g.pl, g.pb, g.pr, g.dh, g.dw, has_bias ? 1 : 0, activation});
+                    g.pt, g.pl, g.pb, g.pr, g.dh, g.dw, g.groups, has_bias ? 1 : 0, activation});
 }
 
 dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, dnnl::prop_kind prop,

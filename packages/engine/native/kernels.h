@@ -28,6 +28,7 @@ struct ConvGeometry {
   int64_t sh, sw;        // strides
   int64_t pt, pl, pb, pr;  // pads: top, left, bottom, right
   int64_t dh, dw;        // dilations (1 = none)
+  int64_t groups = 1;    // c for a depthwise convolution (filter [kh, kw, c, multiplier], co = c * multiplier)
 };
 
 /** Geometry of one 2-D pooling; all sizes already validated. */

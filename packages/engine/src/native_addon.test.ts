@@ -519,9 +519,12 @@ describeKernels("every invalid argument throws one line naming the function and 
     const call = (args: unknown[]) => thrown(a.conv2d, args);
     expect(() => a.conv2d(...(base() as Parameters<NativeAddon["conv2d"]>))).not.toThrow();
     expect(call([])).toBe(
-      "conv2d: expected at least 9 arguments (x, xShape, w, wShape, out, outShape, strides, pads, dilations[, bias, activation]). Received: 0.",
+      "conv2d: expected at least 9 arguments (x, xShape, w, wShape, out, outShape, strides, pads, dilations[, bias, activation, depthwise]). Received: 0.",
     );
     expect(call(withArg(base(), 0, [1, 2]))).toBe("conv2d: invalid x. Expected a Float32Array. Received: an Array of 2 elements.");
+    // Depthwise: filter [3, 3, 3, 2] gives 3·2 output channels; a wrong flag is one line.
+    expect(() => a.conv2d(x, [1, 5, 5, 3], f32(54), [3, 3, 3, 2], f32(54), [1, 3, 3, 6], [1, 1], [0, 0, 0, 0], [1, 1], null, 0, true)).not.toThrow();
+    expect(call([...base(), "yes"])).toMatch(/^conv2d: invalid depthwise\. Expected a boolean\. Received: /);
     expect(call(withArg(base(), 0, new Float64Array(75)))).toBe("conv2d: invalid x. Expected a Float32Array. Received: a Float64Array of 75 elements.");
     expect(call(withArg(base(), 0, null))).toBe("conv2d: invalid x. Expected a Float32Array. Received: null.");
     expect(call(withArg(base(), 0, f32(10)))).toBe("conv2d: invalid x. Expected 75 elements (xShape [1,5,5,3]). Received: 10 elements.");
@@ -579,7 +582,7 @@ describeKernels("every invalid argument throws one line naming the function and 
     const bd = () => [f32(72), [1, 3, 3, 8], f32(216), [3, 3, 3, 8], f32(75), [1, 5, 5, 3], [1, 1], [0, 0, 0, 0], [1, 1]];
     expect(() => a.conv2dBackwardData(...(bd() as Parameters<NativeAddon["conv2dBackwardData"]>))).not.toThrow();
     expect(thrown(a.conv2dBackwardData, [f32(1)])).toBe(
-      "conv2dBackwardData: expected 9 arguments (dy, dyShape, w, wShape, dx, dxShape, strides, pads, dilations). Received: 1.",
+      "conv2dBackwardData: expected at least 9 arguments (dy, dyShape, w, wShape, dx, dxShape, strides, pads, dilations[, depthwise]). Received: 1.",
     );
     expect(thrown(a.conv2dBackwardData, withArg(withArg(bd(), 1, [1, 4, 4, 8]), 0, f32(128)))).toBe(
       "conv2dBackwardData: invalid dyShape. Expected [1,3,3,8] (from dxShape [1,5,5,3], wShape [3,3,3,8], strides [1,1], pads [0,0,0,0], dilations [1,1]). Received: [1,4,4,8].",

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 /** Version of the function signatures below; the addon reports its own in `info()`. */
-export const NATIVE_API_VERSION = 3;
+export const NATIVE_API_VERSION = 4;
 
 /** Activation fused into {@link NativeAddon.conv2d} / {@link NativeAddon.matmul}: 0 linear, 1 relu. */
 export type NativeActivation = 0 | 1;
@@ -85,17 +85,20 @@ export interface NativeAddon {
    * @param dilations `[dh, dw]`, positive (any combination with strides is accepted).
    * @param bias `null`/`undefined`, or `CO` values added per output channel.
    * @param activation 0 (linear, default) or 1 (relu, applied after the bias).
+   * @param depthwise `true`: tfjs's `DepthwiseConv2dNative` instead: `wShape` = `[KH, KW, C, M]`,
+   *   each input channel convolved with its own M filters, `CO` = `C·M` (channel `c·M + m`).
    * @throws Error on any invalid argument (see the interface notes) or oneDNN failure.
    */
   conv2d(
     x: Float32Array, xShape: IntTuple, w: Float32Array, wShape: IntTuple,
     out: Float32Array, outShape: IntTuple, strides: IntTuple, pads: IntTuple, dilations: IntTuple,
-    bias?: Float32Array | null, activation?: NativeActivation,
+    bias?: Float32Array | null, activation?: NativeActivation, depthwise?: boolean,
   ): void;
 
   /**
    * Gradient of {@link conv2d} with respect to its input, tfjs kernel `Conv2DBackpropInput`
-   * (what `tf.grad` of `tf.conv2d` computes for `x`; also `tf.conv2dTranspose`).
+   * (what `tf.grad` of `tf.conv2d` computes for `x`; also `tf.conv2dTranspose`), or with
+   * `depthwise` `DepthwiseConv2dNativeBackpropInput`.
    * @param dy Output gradient, NHWC, `dyShape` = `[N, OH, OW, CO]`.
    * @param w Filter, HWIO, `wShape` = `[KH, KW, C, CO]`.
    * @param dx Input gradient, filled in place, `dxShape` = `[N, H, W, C]`.
@@ -107,10 +110,12 @@ export interface NativeAddon {
   conv2dBackwardData(
     dy: Float32Array, dyShape: IntTuple, w: Float32Array, wShape: IntTuple,
     dx: Float32Array, dxShape: IntTuple, strides: IntTuple, pads: IntTuple, dilations: IntTuple,
+    depthwise?: boolean,
   ): void;
 
   /**
-   * Gradient of {@link conv2d} with respect to its filter, tfjs kernel `Conv2DBackpropFilter`.
+   * Gradient of {@link conv2d} with respect to its filter, tfjs kernel `Conv2DBackpropFilter`,
+   * or with `depthwise` `DepthwiseConv2dNativeBackpropFilter`.
    * @param x Forward input, NHWC, `xShape` = `[N, H, W, C]`.
    * @param dy Output gradient, NHWC, `dyShape` = `[N, OH, OW, CO]`.
    * @param dw Filter gradient, HWIO, filled in place, `dwShape` = `[KH, KW, C, CO]`.
@@ -120,6 +125,7 @@ export interface NativeAddon {
   conv2dBackwardWeights(
     x: Float32Array, xShape: IntTuple, dy: Float32Array, dyShape: IntTuple,
     dw: Float32Array, dwShape: IntTuple, strides: IntTuple, pads: IntTuple, dilations: IntTuple,
+    depthwise?: boolean,
   ): void;
 
   /**

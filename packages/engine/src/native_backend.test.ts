@@ -73,6 +73,53 @@ describeNative("native backend", () => {
     });
   });
 
+  it.each([
+    [3, 1, "same", 1, 1],
+    [3, 2, "same", 1, 2],
+    [5, 2, "valid", 1, 1],
+    [3, 1, "same", 2, 1],
+    [1, 1, "valid", 1, 3],
+  ] as const)("depthwiseConv2d and its gradients: kernel %i stride %i %s dilation %i multiplier %i", async (k, s, pad, d, m) => {
+    await compare(() => {
+      const x = r([2, 11, 9, 4], 3);
+      const w = r([k, k, 4, m], 4);
+      const f = (xx: tf.Tensor, ww: tf.Tensor) => tf.depthwiseConv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, s, pad, "NHWC", d).square().sum();
+      const y = tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad, "NHWC", d);
+      if (d > 1) return [y]; // tfjs has no depthwise gradient with dilation
+      const [dx, dw] = tf.grads(f)([x, w]);
+      return [y, dx, dw];
+    });
+  });
+
+  it("fused depthwiseConv2d with bias and relu, and its gradients", async () => {
+    await compare(() => {
+      const x = r([2, 8, 8, 3], 5);
+      const w = r([3, 3, 3, 2], 6);
+      const b = r([6], 7);
+      const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+        tf.fused.depthwiseConv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: 1, pad: "same", bias: bb, activation: "relu" }).sum();
+      const [dx, dw, db] = tf.grads(f)([x, w, b]);
+      return [tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: "same", bias: b, activation: "relu" }), dx, dw, db];
+    });
+  });
+
+  it("zero padding, batch normalisation and ReLU6 (the applications' element-wise layers), and their gradients", async () => {
+    await compare(() => {
+      const x = r([2, 5, 4, 3], 8);
+      const [mean, variance, offset, scale] = [r([3], 9), r([3], 10).abs(), r([3], 11), r([3], 12)];
+      const f = (xx: tf.Tensor) => tf.batchNorm(tf.pad(xx, [[0, 0], [1, 2], [0, 1], [0, 0]], 0.5).clipByValue(-0.5, 0.6), mean, variance, offset, scale, 1e-3).square().sum();
+      return [
+        tf.pad(x, [[0, 0], [1, 2], [0, 1], [0, 0]], 0.5),
+        tf.pad(x, [[1, 0], [0, 0], [0, 0], [0, 2]]), // other axes: the cpu kernel
+        tf.batchNorm(x, mean, variance, offset, scale, 1e-3),
+        tf.batchNorm(x, mean, variance),
+        tf.batchNorm(x, mean.reshape([1, 1, 1, 3]), variance.reshape([1, 1, 1, 3]), undefined, scale.reshape([1, 1, 1, 3]), 1e-5),
+        x.clipByValue(-0.5, 0.6),
+        tf.grad(f)(x),
+      ];
+    });
+  });
+
   it("gather along each axis, float32 and int32, and its gradient", async () => {
     await compare(() => {
       const x = r([6, 5, 4], 11);

@@ -202,7 +202,7 @@ function exposeShared(args: KernelArgs, out: TensorInfo | TensorInfo[]): void {
 
 /** Native kernels: each returns undefined when it does not take the case, and the cpu kernel runs. */
 function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | undefined> {
-  const conv = (args: KernelArgs, fused: boolean): TensorInfo | undefined => {
+  const conv = (args: KernelArgs, fused: boolean, depthwise = false): TensorInfo | undefined => {
     const { inputs, backend, attrs = {} } = args;
     const { x, filter, bias, preluActivationWeights } = inputs;
     const activation = fused ? ACTIVATIONS[attrs.activation ?? "linear"] : 0;
@@ -219,12 +219,12 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
       attrs.dilations ?? 1,
       attrs.pad,
       attrs.dimRoundingMode,
-      false,
+      depthwise,
       "channelsLast",
     );
     if (bv && bv.length !== info.outChannels) return undefined;
     const out = backend.pool.take(size(info.outShape));
-    backend.addon.conv2d(xv, x.shape, wv, filter.shape, out, info.outShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [info.dilationHeight, info.dilationWidth], bv, activation);
+    backend.addon.conv2d(xv, x.shape, wv, filter.shape, out, info.outShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [info.dilationHeight, info.dilationWidth], bv, activation, depthwise);
     return backend.output(info.outShape, out);
   };
 
@@ -396,6 +396,76 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
       const dw = backend.pool.take(size(info.filterShape));
       backend.addon.conv2dBackwardWeights(xv, x.shape, dyv, dy.shape, dw, info.filterShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [1, 1]);
       return backend.output(info.filterShape, dw);
+    },
+    DepthwiseConv2dNative: (args) => conv(args, false, true),
+    FusedDepthwiseConv2D: (args) => conv(args, true, true),
+    DepthwiseConv2dNativeBackpropInput: ({ inputs, backend, attrs = {} }) => {
+      const { dy, filter } = inputs;
+      const dyv = backend.f32(dy);
+      const wv = backend.f32(filter);
+      if (!dyv || !wv) return undefined;
+      const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true, "channelsLast");
+      const dx = backend.pool.take(size(info.inShape));
+      backend.addon.conv2dBackwardData(dyv, dy.shape, wv, filter.shape, dx, info.inShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [info.dilationHeight, info.dilationWidth], true);
+      return backend.output(info.inShape, dx);
+    },
+    DepthwiseConv2dNativeBackpropFilter: ({ inputs, backend, attrs = {} }) => {
+      const { x, dy } = inputs;
+      const xv = backend.f32(x);
+      const dyv = backend.f32(dy);
+      if (!xv || !dyv) return undefined;
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, true, "channelsLast");
+      const dw = backend.pool.take(size(info.filterShape));
+      backend.addon.conv2dBackwardWeights(xv, x.shape, dyv, dy.shape, dw, info.filterShape, [info.strideHeight, info.strideWidth], pads(info.padInfo), [info.dilationHeight, info.dilationWidth], true);
+      return backend.output(info.filterShape, dw);
+    },
+    // Element-wise layers of the Keras applications (ZeroPadding2D, BatchNormalization in
+    // inference, ReLU6), which the cpu kernels index element by element: plain loops here,
+    // with the cpu kernels' formulas.
+    PadV2: ({ inputs, backend, attrs = {} }) => {
+      const { x } = inputs;
+      const paddings = attrs.paddings as [number, number][];
+      const xv = backend.f32(x);
+      // NHWC with padding on height and width only (ZeroPadding2D); the rest is cpu's.
+      if (!xv || x.shape.length !== 4 || paddings[0][0] || paddings[0][1] || paddings[3][0] || paddings[3][1]) return undefined;
+      const [n, h, w, c] = x.shape;
+      const [[top, bottom], [left, right]] = [paddings[1], paddings[2]];
+      const oh = h + top + bottom;
+      const ow = w + left + right;
+      const out = backend.pool.take(n * oh * ow * c);
+      out.fill(attrs.constantValue ?? 0);
+      const row = w * c;
+      for (let b = 0; b < n; b++) {
+        for (let y = 0; y < h; y++) out.set(xv.subarray((b * h + y) * row, (b * h + y + 1) * row), ((b * oh + y + top) * ow + left) * c);
+      }
+      return backend.output([n, oh, ow, c], out);
+    },
+    FusedBatchNorm: ({ inputs, backend, attrs = {} }) => {
+      const { x, mean, variance, offset, scale } = inputs;
+      const xv = backend.f32(x);
+      const c = x.shape[x.shape.length - 1];
+      const stats = [mean, variance, offset, scale].map((t) => (t ? backend.f32(t) : null));
+      // Per-channel statistics (what BatchNormalization passes); other broadcasts are cpu's.
+      if (!xv || c === undefined || stats.some((v, i) => v === undefined || (v !== null && v.length !== c) || (i < 2 && v === null))) return undefined;
+      const [m, v, o, sc] = stats as (Float32Array | null)[];
+      const eps = attrs.varianceEpsilon ?? 0.001;
+      const factor = new Float64Array(c);
+      for (let k = 0; k < c; k++) factor[k] = (sc ? sc[k] : 1) / Math.sqrt(v![k] + eps);
+      const out = backend.pool.take(xv.length);
+      for (let i = 0, k = 0; i < xv.length; i++, k = k + 1 === c ? 0 : k + 1) out[i] = (o ? o[k] : 0) + (xv[i] - m![k]) * factor[k];
+      return backend.output(x.shape, out);
+    },
+    ClipByValue: ({ inputs, backend, attrs = {} }) => {
+      const xv = backend.f32(inputs.x);
+      if (!xv) return undefined;
+      const lo = attrs.clipValueMin as number;
+      const hi = attrs.clipValueMax as number;
+      const out = backend.pool.take(xv.length);
+      for (let i = 0; i < xv.length; i++) {
+        const v = xv[i];
+        out[i] = v > hi ? hi : v < lo ? lo : v;
+      }
+      return backend.output(inputs.x.shape, out);
     },
     MaxPool: (args) => pool(args, "max"),
     AvgPool: (args) => pool(args, "avg"),
