@@ -89,6 +89,8 @@ export class Normalization extends tf.layers.Layer {
   private adapted = false;
   /** The not-adapted warning was printed. */
   private warned = false;
+  /** The statistics' data ids when last found not adapted: unchanged ids need no new read. */
+  private checkedIds: unknown[] = [];
   /** True while `adapt` builds the layer, outside the name scope `apply` opens. */
   private buildingInAdapt = false;
 
@@ -268,20 +270,28 @@ export class Normalization extends tf.layers.Layer {
     }
   }
 
+  /**
+   * Adapted, or weights set or loaded (a positive count, or statistics other than the initial
+   * 0 and 1: Keras files may carry count 0)? Otherwise Keras's identity, said once. The values
+   * are read again only when a variable was assigned since (an assignment gives it a new data id).
+   */
+  private checkAdapted(): void {
+    const stats = [this.adaptMean!, this.adaptVariance!, this.adaptCount!].map((v) => v.read());
+    const ids = stats.map((t) => t.dataId);
+    if (ids.every((id, i) => id === this.checkedIds[i])) return;
+    const [mean, variance, count] = stats.map((t) => t.dataSync());
+    this.adapted = (count[0] ?? 0) > 0 || !(mean.every((v) => v === 0) && variance.every((v) => v === 1));
+    this.checkedIds = ids;
+    if (!this.adapted && !this.warned) {
+      console.warn(NOT_ADAPTED);
+      this.warned = true;
+    }
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { [key: string]: unknown }): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     this.checkInput(x.shape);
-    if (!this.given && !this.adapted) {
-      // Adapted, or weights set or loaded (a positive count, or statistics other than the
-      // initial 0 and 1: Keras files may carry count 0). Otherwise Keras's identity, said once.
-      const count = this.adaptCount!.read().dataSync()[0] ?? 0;
-      const initial = this.adaptMean!.read().dataSync().every((v) => v === 0) && this.adaptVariance!.read().dataSync().every((v) => v === 1);
-      this.adapted = count > 0 || !initial;
-      if (!this.adapted && !this.warned) {
-        console.warn(NOT_ADAPTED);
-        this.warned = true;
-      }
-    }
+    if (!this.given && !this.adapted) this.checkAdapted();
     return tf.tidy(() => {
       this.invokeCallHook(inputs, kwargs);
       const g = this.geometry!;

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { expectBoolean, expectNumber, expectOptions, expectSeed, fail, Random, show } from "@convlab/engine";
+import { expectBoolean, expectNumber, expectOptions, expectSeed, fail, Random, show, writeFileAtomically } from "@convlab/engine";
 import { FASHION_MNIST_CLASS_NAMES, fashionMnist } from "@convlab/datasets";
 import { compile, fit, RMSprop } from "@convlab/layers";
 import type { History } from "@convlab/layers";
@@ -119,14 +119,11 @@ export async function pretrainMiniVGG(args: PretrainMiniVGGArgs): Promise<Pretra
     const scores = model.evaluate(xTest, yTest, { batchSize: 200 }) as tf.Scalar[];
     const testAccuracy = (await scores[1].data())[0];
     tf.dispose(scores);
-    fs.mkdirSync(options.dir, { recursive: true });
     await saveWeights(model, weights);
     // The convolutional base alone: the same layers up to block3_pool, as Keras's _notop files.
     await saveWeights(tf.model({ inputs: model.inputs, outputs: model.getLayer("block3_pool").output }), weightsNoTop);
     const manifest: Manifest = { ...wanted, classNames, testAccuracy };
-    const tmp = `${manifestFile}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(manifest, null, 1) + "\n");
-    fs.renameSync(tmp, manifestFile);
+    await writeFileAtomically(manifestFile, (tmp) => fs.promises.writeFile(tmp, JSON.stringify(manifest, null, 1) + "\n"));
     if (verbose > 0) console.log(`MiniVGG pretrained on ${classNames.length} Fashion-MNIST classes: held-out accuracy ${testAccuracy.toFixed(4)}; weights in ${weights}`);
     return { weights, weightsNoTop, classNames, inputShape, testAccuracy, history };
   } finally {

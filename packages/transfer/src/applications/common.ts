@@ -180,6 +180,19 @@ export function applyPooling(x: tf.SymbolicTensor, pooling: "avg" | "max" | null
   return x;
 }
 
+/**
+ * Keras's usual end of a network: with the top, a global average pooling (`names.top`, default
+ * `avg_pool`) and the Dense `predictions` (`classes` units, `classifierActivation`); without it,
+ * the optional `pooling` (names `names.avg` / `names.max`).
+ */
+export function poolAndClassify(x: tf.SymbolicTensor, resolved: ResolvedApplicationArgs, names: { top?: string; avg?: string; max?: string } = {}): tf.SymbolicTensor {
+  if (!resolved.includeTop) return applyPooling(x, resolved.pooling, names);
+  const pooled = tf.layers.globalAveragePooling2d({ name: names.top ?? "avg_pool" }).apply(x) as tf.SymbolicTensor;
+  return tf.layers
+    .dense({ units: resolved.classes, activation: resolved.classifierActivation, kernelInitializer: KERAS_INIT, name: "predictions" })
+    .apply(pooled) as tf.SymbolicTensor;
+}
+
 /** The ImageNet weight files of one architecture, as Keras publishes them. */
 export interface ImagenetWeights {
   /** With the top: Keras's file name and its hash (md5 or sha256, as `get_file`'s `file_hash`). */

@@ -4,7 +4,7 @@
  * Keras's `.h5` ImageNet files map onto them by layer name.
  */
 import * as tf from "@tensorflow/tfjs";
-import { KERAS_INIT, applyPooling, finishApplication, resolveApplicationArgs, kerasWeightFiles } from "./common";
+import { KERAS_INIT, finishApplication, resolveApplicationArgs, kerasWeightFiles, poolAndClassify } from "./common";
 import type { ApplicationArgs, ImagenetWeights, InputSpec } from "./common";
 
 /** Options of the DenseNet builders: Keras's application arguments, nothing more. */
@@ -84,12 +84,7 @@ async function denseNet(depth: 121 | 169 | 201, unit: string, args: DenseNetArgs
   x = denseBlock(x, blocks[3], "conv5");
   x = relu(bn(x, "bn"), "relu");
 
-  if (resolved.includeTop) {
-    x = tf.layers.globalAveragePooling2d({ name: "avg_pool" }).apply(x) as Sym;
-    x = tf.layers.dense({ units: resolved.classes, activation: resolved.classifierActivation, kernelInitializer: KERAS_INIT, name: "predictions" }).apply(x) as Sym;
-  } else {
-    x = applyPooling(x, resolved.pooling, { avg: "avg_pool", max: "max_pool" });
-  }
+  x = poolAndClassify(x, resolved, { avg: "avg_pool", max: "max_pool" });
   return finishApplication(`densenet${depth}`, resolved, x, IMAGENET[depth]);
 }
 

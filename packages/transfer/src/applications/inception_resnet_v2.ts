@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fail, show } from "@convlab/engine";
-import { KERAS_INIT, applyPooling, autoNames, finishApplication, resolveApplicationArgs, kerasWeightFiles } from "./common";
+import { KERAS_INIT, autoNames, finishApplication, resolveApplicationArgs, kerasWeightFiles, poolAndClassify } from "./common";
 import type { ApplicationArgs, InputSpec } from "./common";
 
 /** Options of {@link InceptionResNetV2}: Keras's application arguments, nothing more. */
@@ -185,11 +185,6 @@ export async function InceptionResNetV2(args?: InceptionResNetV2Args): Promise<t
 
   x = convBn(x, 1536, 1, { name: "conv_7b" });
 
-  if (resolved.includeTop) {
-    x = tf.layers.globalAveragePooling2d({ name: "avg_pool" }).apply(x) as Sym;
-    x = tf.layers.dense({ units: resolved.classes, activation: resolved.classifierActivation, kernelInitializer: KERAS_INIT, name: "predictions" }).apply(x) as Sym;
-  } else {
-    x = applyPooling(x, resolved.pooling, { avg: name("global_average_pooling2d"), max: name("global_max_pooling2d") });
-  }
+  x = poolAndClassify(x, resolved, { avg: name("global_average_pooling2d"), max: name("global_max_pooling2d") });
   return finishApplication("inception_resnet_v2", resolved, x, IMAGENET);
 }

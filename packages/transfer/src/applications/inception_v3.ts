@@ -4,7 +4,7 @@
  * process gives them, so that Keras's `.h5` ImageNet weights map onto them by layer name.
  */
 import * as tf from "@tensorflow/tfjs";
-import { KERAS_INIT, applyPooling, autoNames, finishApplication, resolveApplicationArgs, kerasWeightFiles } from "./common";
+import { KERAS_INIT, autoNames, finishApplication, resolveApplicationArgs, kerasWeightFiles, poolAndClassify } from "./common";
 import type { ApplicationArgs, InputSpec } from "./common";
 
 /** Options of {@link InceptionV3}: Keras's application arguments, nothing more. */
@@ -138,11 +138,6 @@ export async function InceptionV3(args?: InceptionV3Args): Promise<tf.LayersMode
   const resolved = resolveApplicationArgs(spec, args);
   const name = autoNames();
   let x = inceptionV3Body(resolved.input, name);
-  if (resolved.includeTop) {
-    x = tf.layers.globalAveragePooling2d({ name: "avg_pool" }).apply(x) as Sym;
-    x = tf.layers.dense({ units: resolved.classes, activation: resolved.classifierActivation, kernelInitializer: KERAS_INIT, name: "predictions" }).apply(x) as Sym;
-  } else {
-    x = applyPooling(x, resolved.pooling, { avg: name("global_average_pooling2d"), max: name("global_max_pooling2d") });
-  }
+  x = poolAndClassify(x, resolved, { avg: name("global_average_pooling2d"), max: name("global_max_pooling2d") });
   return finishApplication("inception_v3", resolved, x, IMAGENET);
 }

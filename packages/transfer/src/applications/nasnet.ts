@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fail, show } from "@convlab/engine";
-import { KERAS_INIT, applyPooling, autoNames, correctPad, finishApplication, resolveApplicationArgs } from "./common";
+import { autoNames, correctPad, finishApplication, resolveApplicationArgs, poolAndClassify } from "./common";
 import type { ApplicationArgs, ImagenetWeights, InputSpec } from "./common";
 import { KerasVarianceScaling } from "./initializers";
 
@@ -221,12 +221,8 @@ async function nasnet(config: NASNetConfig, args: NASNetArgs | undefined): Promi
   for (let i = 0; i < config.numBlocks; i++) [x, p] = b.normalCell(x, p, filters * fm ** 2, `${2 * config.numBlocks + i + 1}`);
 
   x = b.finalRelu(x);
-  if (resolved.includeTop) {
-    x = tf.layers.globalAveragePooling2d({ name: b.autoName("global_average_pooling2d") }).apply(x) as Sym;
-    x = tf.layers.dense({ units: resolved.classes, activation: resolved.classifierActivation, kernelInitializer: KERAS_INIT, name: "predictions" }).apply(x) as Sym;
-  } else {
-    x = applyPooling(x, resolved.pooling, { avg: b.autoName("global_average_pooling2d"), max: b.autoName("global_max_pooling2d") });
-  }
+  const pool = b.autoName("global_average_pooling2d");
+  x = poolAndClassify(x, resolved, { top: pool, avg: pool, max: b.autoName("global_max_pooling2d") });
   return finishApplication("NASNet", resolved, x, config.weights);
 }
 

@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@convlab/layers"; // Keras's default names for the unnamed layers (v2's `max_pooling2d` shortcuts)
-import { KERAS_INIT, applyPooling, finishApplication, resolveApplicationArgs, kerasWeightFiles } from "./common";
+import { KERAS_INIT, finishApplication, resolveApplicationArgs, kerasWeightFiles, poolAndClassify } from "./common";
 import type { ApplicationArgs, ImagenetWeights } from "./common";
 
 
@@ -152,14 +152,7 @@ async function buildResNet(unit: string, modelName: string, depths: Depths, prea
   x = preact ? stackV2(x, depths) : stackV1(x, depths);
   if (preact) x = relu(bn(x, "post_bn"), "post_relu");
 
-  if (resolved.includeTop) {
-    x = tf.layers.globalAveragePooling2d({ name: "avg_pool" }).apply(x) as ST;
-    x = tf.layers
-      .dense({ units: resolved.classes, activation: resolved.classifierActivation, kernelInitializer: KERAS_INIT, name: "predictions" })
-      .apply(x) as ST;
-  } else {
-    x = applyPooling(x, resolved.pooling, { avg: "avg_pool", max: "max_pool" });
-  }
+  x = poolAndClassify(x, resolved, { avg: "avg_pool", max: "max_pool" });
   return finishApplication(modelName, resolved, x, imagenetWeights(modelName));
 }
 

@@ -4,7 +4,7 @@
  * ImageNet weights map onto it by layer name.
  */
 import * as tf from "@tensorflow/tfjs";
-import { KERAS_INIT, applyPooling, autoNames, finishApplication, resolveApplicationArgs, kerasWeightFiles } from "./common";
+import { KERAS_INIT, autoNames, finishApplication, resolveApplicationArgs, kerasWeightFiles, poolAndClassify } from "./common";
 import type { ApplicationArgs, InputSpec } from "./common";
 
 /** Options of {@link Xception}: Keras's application arguments, nothing more. */
@@ -105,11 +105,6 @@ export async function Xception(args?: XceptionArgs): Promise<tf.LayersModel> {
   x = bn(sepConv(x, 2048, "block14_sepconv2"), "block14_sepconv2_bn");
   x = relu(x, "block14_sepconv2_act");
 
-  if (resolved.includeTop) {
-    x = tf.layers.globalAveragePooling2d({ name: "avg_pool" }).apply(x) as Sym;
-    x = tf.layers.dense({ units: resolved.classes, activation: resolved.classifierActivation, kernelInitializer: KERAS_INIT, name: "predictions" }).apply(x) as Sym;
-  } else {
-    x = applyPooling(x, resolved.pooling, { avg: name("global_average_pooling2d"), max: name("global_max_pooling2d") });
-  }
+  x = poolAndClassify(x, resolved, { avg: name("global_average_pooling2d"), max: name("global_max_pooling2d") });
   return finishApplication("xception", resolved, x, IMAGENET);
 }
