@@ -36,3 +36,7 @@ export { loadImage, decodeImage, COLOR_MODES } from "./image_file";
 export type { LoadImageArgs, ColorMode } from "./image_file";
 export { exportImageFolder, EXPORT_SPLITS } from "./export_image_folder";
 export type { ExportImageFolderArgs, ExportImageFolderResult, ExportSplit, ImageLabels, LabelledImages } from "./export_image_folder";
+export { syntheticScenes, SCENE_SHAPES, SCENE_BACKGROUNDS, DEFAULT_SCENE_CLASSES } from "./synthetic_scenes";
+export type { SyntheticScenes, SyntheticScenesArgs, SceneTensors, SceneShape, SceneBackground } from "./synthetic_scenes";
+export { readVocXml, readCocoJson, readYoloTxt, VOC_CLASS_NAMES } from "./annotations";
+export type { ReadVocXmlArgs, VocAnnotation, VocObject, CocoDataset, CocoImage, CocoCategory, ReadYoloTxtArgs, YoloAnnotation } from "./annotations";

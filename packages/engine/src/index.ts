@@ -12,6 +12,7 @@
  * await model.save("file://models/first");
  * ```
  */
+import { inspect } from "util";
 import * as tf from "@tensorflow/tfjs";
 import { BackendChoice, selectBackend } from "./backend";
 import { registerFileIO } from "./file_io";
@@ -59,6 +60,8 @@ let choice: Promise<BackendChoice> | undefined;
 export function ready(options: { quiet?: boolean } = {}): Promise<BackendChoice> {
   choice ??= selectBackend().then((c) => {
     if (!options.quiet) console.log(c.line);
+    // As a notebook cell's last value (`await ready()`), one short line rather than the whole object: the line above says it all.
+    Object.defineProperty(c, inspect.custom, { value: () => `BackendChoice { backend: '${c.backend}' }`, enumerable: false });
     return c;
   });
   return choice;

@@ -307,6 +307,7 @@ describe("EarlyStopping", () => {
     compile(model, { optimizer: SGD(), loss: "mse" });
     const x = tf.tensor2d([[1]]);
     const history = await fit(model, x, x, { epochs: 10, verbose: 0, callbacks: [new EarlyStopping({ monitor: "loss", minDelta: 100 })] });
+    console.log(JSON.stringify(history.history));
     expect(history.epoch).toEqual([0, 1]);
     x.dispose();
     model.dispose();
@@ -314,6 +315,43 @@ describe("EarlyStopping", () => {
 
   it("rejects an unknown mode with a hint", () => {
     expect(() => new EarlyStopping({ mode: "mx" as never })).toThrow('EarlyStopping: invalid mode. Expected one of "auto", "min", "max". Received: mode="mx". Did you mean `max`?');
+  });
+});
+
+describe("callbacks on a model with two outputs", () => {
+  it("find the logs by Keras's names (val_dense_1_loss) and list them when a monitor is missing", async () => {
+    const input = tf.input({ shape: [2] });
+    const classes = tf.layers.dense({ units: 2, activation: "softmax", kernelInitializer: "zeros" }).apply(input) as tf.SymbolicTensor;
+    const boxes = tf.layers.dense({ units: 2, kernelInitializer: "zeros" }).apply(input) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: [classes, boxes] });
+    compile(model, { optimizer: SGD({ learningRate: 0.1 }), loss: ["sparse_categorical_crossentropy", "mse"], lossWeights: [0.8, 0.2], metrics: ["accuracy"] });
+    const x = tf.tensor2d([1, 0, 0, 1, 1, 1, 0, 0], [4, 2]);
+    const labels = tf.tensor1d([0, 1, 0, 1]);
+    const targets = tf.tensor2d([1, 2, 2, 1, 3, 3, 0, 0], [4, 2]);
+    // Both losses fall at every epoch (SGD from zeros): "max" stops after the first epoch that does not improve.
+    const stopping = new EarlyStopping({ monitor: "val_dense_1_loss", mode: "max" });
+    const seen: string[][] = [];
+    const history = await fit(model, x, [labels, targets], {
+      epochs: 5,
+      validationData: [x, [labels, targets]],
+      verbose: 0,
+      callbacks: [stopping, { onEpochEnd: async (_epoch: number, logs?: tf.Logs) => void seen.push(Object.keys(logs ?? {})) }],
+    });
+    expect(history.epoch).toEqual([0, 1]);
+    expect(history.history.val_dense_1_loss[1]).toBeLessThan(history.history.val_dense_1_loss[0]);
+    // tfjs's own logs carry Keras's names too (tfjs's metricsNames are Keras's).
+    expect(seen[0]).toEqual(["val_loss", "val_dense_loss", "val_dense_1_loss", "val_dense_accuracy", "val_dense_1_accuracy", "loss", "dense_loss", "dense_1_loss", "dense_accuracy", "dense_1_accuracy"]);
+    const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      await fit(model, x, [labels, targets], { epochs: 1, verbose: 0, callbacks: [new ReduceLROnPlateau({ monitor: "val_dense_2_loss" })] });
+      expect(warn).toHaveBeenCalledWith(
+        "ReduceLROnPlateau: the monitored value `val_dense_2_loss` is not in the logs (available: loss, dense_loss, dense_1_loss, dense_accuracy, dense_1_accuracy, lr); skipping.",
+      );
+    } finally {
+      warn.mockRestore();
+    }
+    tf.dispose([x, labels, targets]);
+    model.dispose();
   });
 });
 

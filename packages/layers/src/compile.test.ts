@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { compile, kerasLogNames, toKerasLogs } from "./compile";
+import { resetNames } from "./names";
 import { AdamOptimizer, RMSpropOptimizer, SGD, SGDOptimizer } from "./optimizers";
 
 beforeAll(async () => {
@@ -125,10 +126,92 @@ describe("compile", () => {
     expect(() => compile(model, { optimizer: "adamw", loss: "mse" })).toThrow(
       'compile: invalid optimizer. Expected one of "rmsprop", "sgd", "adam" or an optimizer such as SGD({ learningRate: 0.01 }). Received: optimizer="adamw". Did you mean `adam`?',
     );
-    expect(() => compile(model, { loss: "mse", lossWeights: [1] } as never)).toThrow(
-      "compile: invalid option `lossWeights`. Expected keys among `optimizer`, `loss`, `metrics`. Received: lossWeights=[1].",
+    expect(() => compile(model, { loss: "mse", loss_weights: [1] } as never)).toThrow(
+      "compile: invalid option `loss_weights`. Expected keys among `optimizer`, `loss`, `lossWeights`, `metrics`. Received: loss_weights=[1]. Did you mean `lossWeights`?",
     );
     expect(() => compile(model, {} as never)).toThrow('compile: invalid loss. Expected a loss such as "categorical_crossentropy". Received: loss=undefined.');
     model.dispose();
+  });
+
+  describe("with several outputs", () => {
+    /** Input (2) → "dense" (softmax, 3) and "dense_1" (linear, 4). */
+    function twoHeads(): tf.LayersModel {
+      resetNames();
+      const input = tf.input({ shape: [2] });
+      const classes = tf.layers.dense({ units: 3, activation: "softmax" }).apply(input) as tf.SymbolicTensor;
+      const boxes = tf.layers.dense({ units: 4 }).apply(input) as tf.SymbolicTensor;
+      return tf.model({ inputs: input, outputs: [classes, boxes] });
+    }
+
+    it("names the logs as Keras 2: loss, <output>_loss per output, then <output>_<metric> output by output", () => {
+      const model = twoHeads();
+      compile(model, { loss: ["sparse_categorical_crossentropy", "mse"], lossWeights: [0.8, 0.2], metrics: ["accuracy", "mae"] });
+      const keras = ["loss", "dense_loss", "dense_1_loss", "dense_accuracy", "dense_mae", "dense_1_accuracy", "dense_1_mae"];
+      expect(model.metricsNames).toEqual(keras);
+      expect(model.loss).toEqual(["sparseCategoricalCrossentropy", "meanSquaredError"]);
+      expect(toKerasLogs(model, { val_loss: 1, dense_1_mae: 2, loss: 3, val_dense_loss: 4, dense_loss: 5 })).toEqual([
+        ["loss", 3],
+        ["dense_loss", 5],
+        ["dense_1_mae", 2],
+        ["val_loss", 1],
+        ["val_dense_loss", 4],
+      ]);
+      // one loss for every output, a function metric by its name
+      function iou(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+        return tf.sub(yTrue, yPred);
+      }
+      compile(model, { loss: "mse", metrics: [[], [iou]] });
+      expect(model.metricsNames).toEqual(["loss", "dense_loss", "dense_1_loss", "dense_1_iou"]);
+      expect(model.loss).toEqual(["meanSquaredError", "meanSquaredError"]);
+      model.dispose();
+    });
+
+    it("fails in one line naming the outputs: wrong lengths, unknown or missing names, bad entries", () => {
+      const model = twoHeads();
+      const course = { loss: ["sparse_categorical_crossentropy", "mse"] };
+      expect(() => compile(model, { loss: ["mse"] })).toThrow(
+        'compile: invalid loss. Expected one loss for every output, or an array of 2 (one per output), as the model has 2 outputs ("dense", "dense_1"). Received: loss=["mse"] (1 entry).',
+      );
+      expect(() => compile(model, { loss: ["mse", "mes"] })).toThrow(
+        'compile: invalid loss[1]. Expected a Keras loss name such as "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy", "mse" or a function. Received: loss[1]="mes". Did you mean `mse`?',
+      );
+      expect(() => compile(model, { loss: { dense: "mse", dense_2: "mse" } })).toThrow(
+        'compile: invalid loss. Expected keys among the names of the model\'s 2 outputs ("dense", "dense_1"). Received: loss={"dense":"mse","dense_2":"mse"} with key "dense_2". Did you mean `dense_1`?',
+      );
+      expect(() => compile(model, { loss: { dense: "mse" } })).toThrow(
+        'compile: invalid loss. Expected a loss for each of the model\'s 2 outputs ("dense", "dense_1"). Received: loss={"dense":"mse"}, without "dense_1".',
+      );
+      expect(() => compile(model, { loss: { dense: "mse", dense_1: "mea" } })).toThrow('compile: invalid loss.dense_1. Expected a Keras loss name such as');
+      expect(() => compile(model, { ...course, lossWeights: [0.8] })).toThrow(
+        'compile: invalid lossWeights. Expected 2 numbers, one per output, as the model has 2 outputs ("dense", "dense_1"), or an object keyed by output name. Received: lossWeights=[0.8] (1 entry).',
+      );
+      expect(() => compile(model, { ...course, lossWeights: [0.8, -0.2] })).toThrow("compile: invalid lossWeights[1]. Expected a number >= 0. Received: lossWeights[1]=-0.2.");
+      expect(() => compile(model, { ...course, lossWeights: { dense: Infinity } })).toThrow("compile: invalid lossWeights.dense. Expected a number >= 0. Received: lossWeights.dense=Infinity.");
+      expect(() => compile(model, { ...course, lossWeights: { dense_l: 1 } })).toThrow(
+        'compile: invalid lossWeights. Expected keys among the names of the model\'s 2 outputs ("dense", "dense_1"). Received: lossWeights={"dense_l":1} with key "dense_l". Did you mean `dense_1`?',
+      );
+      expect(() => compile(model, { ...course, lossWeights: 0.5 as never })).toThrow(
+        'compile: invalid lossWeights. Expected an array of 2 numbers (one per output: "dense", "dense_1") or an object keyed by output name. Received: lossWeights=0.5.',
+      );
+      expect(() => compile(model, { ...course, metrics: [["accuracy"]] })).toThrow(
+        'compile: invalid metrics. Expected a flat array of metrics for every output, or one entry per output (a metric, an array of metrics or null), as the model has 2 outputs ("dense", "dense_1"). Received: metrics=[["accuracy"]] (1 entry).',
+      );
+      expect(() => compile(model, { ...course, metrics: [["accuracy"], ["mae", "acuracy"]] })).toThrow(
+        'compile: invalid metrics[1][1]. Expected a Keras metric name such as "accuracy", "mae", "mse", "precision" or a function. Received: metrics[1][1]="acuracy". Did you mean `accuracy`?',
+      );
+      expect(() => compile(model, { ...course, metrics: { dense: "acc", output: "mae" } })).toThrow(
+        'compile: invalid metrics. Expected keys among the names of the model\'s 2 outputs ("dense", "dense_1"). Received: metrics={"dense":"acc","output":"mae"} with key "output".',
+      );
+      expect(() => compile(model, { ...course, metrics: ["accuracy", "accuracy"] })).toThrow(
+        'compile: invalid metrics. Expected metrics with distinct names on each output, as Keras. Received: metrics=["accuracy","accuracy"], which logs "dense_accuracy" twice.',
+      );
+      // a model with one output takes one-entry forms, and rejects two
+      const single = tinyModel();
+      compile(single, { loss: ["categorical_crossentropy"], lossWeights: { [single.layers[0].name]: 1 }, metrics: [["accuracy"]] });
+      expect(single.metricsNames).toEqual(["loss", "acc"]);
+      expect(() => compile(single, { loss: ["mse", "mse"] })).toThrow("compile: invalid loss. Expected one loss for every output, or an array of 1 (one per output), as the model has 1 output");
+      single.dispose();
+      model.dispose();
+    });
   });
 });

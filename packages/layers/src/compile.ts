@@ -9,10 +9,17 @@ import * as tf from "@tensorflow/tfjs";
 import { closest, fail, show } from "@convlab/engine";
 import { Adam, RMSprop, SGD } from "./optimizers";
 import { outerModel } from "./outer_model";
-import { checkOptions } from "./validate";
+import { setTrainStep } from "./train_step";
+import { checkNumber, checkOptions } from "./validate";
 
 /** A loss or metric function as tfjs calls it: (yTrue, yPred) → loss tensor. */
 export type LossOrMetricFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+
+/** One loss: a Keras loss name ("categorical_crossentropy", "mse", …), a tfjs loss name, or a function. */
+export type LossSpec = string | LossOrMetricFn;
+
+/** One metric: a Keras metric name ("accuracy", "acc", "mae", …) or a function. */
+export type MetricSpec = string | LossOrMetricFn;
 
 /** Options of {@link compile}. */
 export interface CompileArgs {
@@ -22,10 +29,23 @@ export interface CompileArgs {
    * `SGD({…})`, `Adam({…})`, or any tfjs optimizer.
    */
   optimizer?: string | tf.Optimizer;
-  /** A Keras loss name ("categorical_crossentropy", "mse", …), a tfjs loss name, or a function. */
-  loss: string | LossOrMetricFn;
-  /** Keras metric names ("accuracy", "acc", "mae", …) or functions. */
-  metrics?: Array<string | LossOrMetricFn>;
+  /**
+   * One loss for every output, or, for a model with several outputs, one per output: an array in
+   * output order or an object keyed by output layer name (every output needs one).
+   */
+  loss: LossSpec | LossSpec[] | { [outputName: string]: LossSpec };
+  /**
+   * Keras's `loss_weights`: the weight (finite, >= 0) of each output's loss in the total loss
+   * that training minimises, as an array in output order or an object keyed by output name
+   * (missing outputs weigh 1). Default 1 for every output.
+   */
+  lossWeights?: number[] | { [outputName: string]: number };
+  /**
+   * Keras metric names ("accuracy", "acc", "mae", …) or functions. With several outputs: a flat
+   * array applies to every output; an array with one entry per output (a metric, an array of
+   * metrics, or null) or an object keyed by output name gives each output its own.
+   */
+  metrics?: MetricSpec[] | Array<MetricSpec | MetricSpec[] | null> | { [outputName: string]: MetricSpec | MetricSpec[] };
 }
 
 /** Keras loss names (and tfjs's own) to tfjs's names. */
@@ -85,40 +105,173 @@ const TFJS_METRICS = ["binaryAccuracy", "categoricalAccuracy", "categoricalCross
 
 const OPTIMIZERS = ["rmsprop", "sgd", "adam"] as const;
 
-/** What compile recorded about a model: Keras names of its logs, its tfjs loss. */
+/** What compile recorded about a model: Keras names of its logs, its tfjs losses. */
 interface CompileRecord {
   /** Keras names aligned with tfjs's `model.metricsNames` (["loss", "accuracy"]). */
   names: string[];
-  /** The tfjs loss name, when given by name. */
-  loss?: string;
+  /** The tfjs loss name of each output, when given by name. */
+  losses: Array<string | undefined>;
 }
 
 const records = new WeakMap<tf.LayersModel, CompileRecord>();
 
-function resolveLoss(loss: unknown): string | LossOrMetricFn {
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/** A label for messages: `loss`, `loss[1]`, `loss.dense_1`. */
+function at(name: string, key: number | string | undefined): string {
+  if (key === undefined) return name;
+  return typeof key === "number" ? `${name}[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `${name}.${key}` : `${name}[${JSON.stringify(key)}]`;
+}
+
+/** The model's outputs as messages name them: `2 outputs ("dense_1", "dense_2")`. */
+function outputsText(outputNames: string[]): string {
+  return `${outputNames.length} output${outputNames.length === 1 ? "" : "s"} (${outputNames.map((n) => JSON.stringify(n)).join(", ")})`;
+}
+
+/** Checks the keys of a per-output object against the output names, suggesting the nearest. */
+function checkOutputKeys(what: string, value: Record<string, unknown>, outputNames: string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!outputNames.includes(key)) {
+      const hint = closest(key, outputNames);
+      throw fail(
+        `compile: invalid ${what}. Expected keys among the names of the model's ${outputsText(outputNames)}. Received: ${what}=${show(value)} with key ${JSON.stringify(key)}.${hint ? ` Did you mean \`${hint}\`?` : ""}`,
+      );
+    }
+  }
+}
+
+function resolveLoss(loss: unknown, label = "loss"): string | LossOrMetricFn {
   if (typeof loss === "function") return loss as LossOrMetricFn;
   if (typeof loss === "string") {
     if (loss in LOSSES) return LOSSES[loss];
     if (TFJS_LOSSES.includes(loss)) return loss;
     const hint = closest(loss, Object.keys(LOSSES)) ?? closest(loss, TFJS_LOSSES);
     throw fail(
-      `compile: invalid loss. Expected a Keras loss name such as "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy", "mse" or a function. Received: loss=${show(loss)}.${hint ? ` Did you mean \`${hint}\`?` : ""}`,
+      `compile: invalid ${label}. Expected a Keras loss name such as "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy", "mse" or a function. Received: ${label}=${show(loss)}.${hint ? ` Did you mean \`${hint}\`?` : ""}`,
     );
   }
-  throw fail(`compile: invalid loss. Expected a Keras loss name such as "categorical_crossentropy" or a function (yTrue, yPred) => tensor. Received: loss=${show(loss)}.`);
+  throw fail(`compile: invalid ${label}. Expected a Keras loss name such as "categorical_crossentropy" or a function (yTrue, yPred) => tensor. Received: ${label}=${show(loss)}.`);
 }
 
-function resolveMetric(metric: unknown, index: number): string | LossOrMetricFn {
+/**
+ * One loss per output, as Keras's LossesContainer conforms `loss` to the outputs: one loss for
+ * all, an array in output order, or an object keyed by output name.
+ */
+function resolveLosses(loss: unknown, outputNames: string[]): Array<string | LossOrMetricFn> {
+  const n = outputNames.length;
+  if (Array.isArray(loss)) {
+    if (loss.length !== n) {
+      throw fail(
+        `compile: invalid loss. Expected one loss for every output, or an array of ${n} (one per output), as the model has ${outputsText(outputNames)}. Received: loss=${show(loss)} (${loss.length} entr${loss.length === 1 ? "y" : "ies"}).`,
+      );
+    }
+    return loss.map((l, i) => resolveLoss(l, at("loss", i)));
+  }
+  if (isPlainObject(loss)) {
+    checkOutputKeys("loss", loss, outputNames);
+    const missing = outputNames.filter((name) => loss[name] === undefined || loss[name] === null);
+    if (missing.length > 0) {
+      throw fail(
+        `compile: invalid loss. Expected a loss for each of the model's ${outputsText(outputNames)}. Received: loss=${show(loss)}, without ${missing.map((m) => JSON.stringify(m)).join(", ")}.`,
+      );
+    }
+    return outputNames.map((name) => resolveLoss(loss[name], at("loss", name)));
+  }
+  const one = resolveLoss(loss);
+  return outputNames.map(() => one);
+}
+
+/** Keras's `loss_weights`: an array in output order or an object by output name (missing: 1). Default 1 each. */
+function resolveLossWeights(weights: unknown, outputNames: string[]): number[] {
+  const n = outputNames.length;
+  if (weights === undefined || weights === null) return outputNames.map(() => 1);
+  const check = (w: unknown, label: string): number => checkNumber("compile", label, w, { min: 0 });
+  if (Array.isArray(weights)) {
+    if (weights.length !== n) {
+      throw fail(
+        `compile: invalid lossWeights. Expected ${n} number${n === 1 ? "" : "s"}, one per output, as the model has ${outputsText(outputNames)}, or an object keyed by output name. Received: lossWeights=${show(weights)} (${weights.length} entr${weights.length === 1 ? "y" : "ies"}).`,
+      );
+    }
+    return weights.map((w, i) => check(w, at("lossWeights", i)));
+  }
+  if (isPlainObject(weights)) {
+    checkOutputKeys("lossWeights", weights, outputNames);
+    return outputNames.map((name) => (weights[name] === undefined ? 1 : check(weights[name], at("lossWeights", name))));
+  }
+  throw fail(
+    `compile: invalid lossWeights. Expected an array of ${n} number${n === 1 ? "" : "s"} (one per output: ${outputNames.map((o) => JSON.stringify(o)).join(", ")}) or an object keyed by output name. Received: lossWeights=${show(weights)}.`,
+  );
+}
+
+function resolveMetric(metric: unknown, label: string): string | LossOrMetricFn {
   if (typeof metric === "function") return metric as LossOrMetricFn;
   if (typeof metric === "string") {
     if (metric in METRICS) return METRICS[metric];
     if (TFJS_METRICS.includes(metric)) return metric;
     const hint = closest(metric, Object.keys(METRICS));
     throw fail(
-      `compile: invalid metrics[${index}]. Expected a Keras metric name such as "accuracy", "mae", "mse", "precision" or a function. Received: metrics[${index}]=${show(metric)}.${hint ? ` Did you mean \`${hint}\`?` : ""}`,
+      `compile: invalid ${label}. Expected a Keras metric name such as "accuracy", "mae", "mse", "precision" or a function. Received: ${label}=${show(metric)}.${hint ? ` Did you mean \`${hint}\`?` : ""}`,
     );
   }
-  throw fail(`compile: invalid metrics[${index}]. Expected a metric name such as "accuracy" or a function. Received: metrics[${index}]=${show(metric)}.`);
+  throw fail(`compile: invalid ${label}. Expected a metric name such as "accuracy" or a function. Received: ${label}=${show(metric)}.`);
+}
+
+/** The metrics of one output as given (`"mae"`, `["mae", "acc"]`, null), each checked. */
+function outputMetrics(value: unknown, label: string): Array<{ given: unknown; label: string }> {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value.map((m, j) => ({ given: m, label: at(label, j) }));
+  return [{ given: value, label }];
+}
+
+/**
+ * The metrics of every output, as Keras's MetricsContainer conforms `metrics` to the outputs: a
+ * flat array applies to every output (`_should_broadcast`); an array holding an array is one
+ * entry per output; an object is keyed by output name (missing outputs: none).
+ */
+function collectMetrics(metrics: unknown, outputNames: string[]): Array<Array<{ given: unknown; label: string }>> {
+  const n = outputNames.length;
+  if (metrics === undefined || metrics === null) return outputNames.map(() => []);
+  if (Array.isArray(metrics)) {
+    if (!metrics.some((m) => Array.isArray(m))) {
+      const flat = metrics.map((m, i) => ({ given: m, label: at("metrics", i) }));
+      return outputNames.map(() => flat);
+    }
+    if (metrics.length !== n) {
+      throw fail(
+        `compile: invalid metrics. Expected a flat array of metrics for every output, or one entry per output (a metric, an array of metrics or null), as the model has ${outputsText(outputNames)}. Received: metrics=${show(metrics)} (${metrics.length} entr${metrics.length === 1 ? "y" : "ies"}).`,
+      );
+    }
+    return metrics.map((m, i) => outputMetrics(m, at("metrics", i)));
+  }
+  if (isPlainObject(metrics)) {
+    checkOutputKeys("metrics", metrics, outputNames);
+    return outputNames.map((name) => outputMetrics(metrics[name], at("metrics", name)));
+  }
+  throw fail(`compile: invalid metrics. Expected an array such as ["accuracy"]. Received: metrics=${show(metrics)}.`);
+}
+
+/**
+ * The `metrics` argument for tfjs's compile of a model with several outputs, in a form tfjs's
+ * `save(…, { includeOptimizer: true })` can serialise (it fails on an object holding arrays, even
+ * empty ones): one array when every output has the same metrics (tfjs applies it to each), else an
+ * object by output name with one metric per key, an array only where an output has several.
+ */
+function tfjsPerOutputMetrics(outputNames: string[], resolved: Array<Array<string | LossOrMetricFn>>): Array<string | LossOrMetricFn> | Record<string, unknown> {
+  const same = resolved.every((list) => list.length === resolved[0].length && list.every((m, j) => m === resolved[0][j]));
+  if (same) return [...resolved[0]];
+  const byName: Record<string, unknown> = {};
+  outputNames.forEach((name, i) => {
+    if (resolved[i].length === 1) byName[name] = resolved[i][0];
+    else if (resolved[i].length > 1) byName[name] = [...resolved[i]];
+  });
+  return byName;
+}
+
+/** Keras's name of a metric as given: the string itself, a function's `name`. */
+function metricName(given: unknown): string {
+  return typeof given === "string" ? given : (given as { name?: string }).name || "metric";
 }
 
 function resolveOptimizer(optimizer: unknown): tf.Optimizer {
@@ -139,46 +292,87 @@ function resolveOptimizer(optimizer: unknown): tf.Optimizer {
 
 /**
  * Configures `model` for training with Keras's names: `optimizer` ("rmsprop"
- * by default, as Keras), `loss` and `metrics`. History keys and callbacks
- * then use the metric names as given ("accuracy" → `accuracy`, `val_accuracy`).
+ * by default, as Keras), `loss`, `lossWeights` and `metrics`. History keys and
+ * callbacks then use the metric names as given ("accuracy" → `accuracy`, `val_accuracy`).
+ *
+ * A model with several outputs (`tf.model({ inputs, outputs: [classOutput, locOutput] })`)
+ * trains and reports as Keras 2's functional models: training minimises
+ * Σ lossWeights[i]·loss[i] (plus regularization penalties), and the logs, History,
+ * progress bar and {@link evaluate} carry, in this order, `loss` (the weighted total),
+ * `<output>_loss` per output (unweighted), then `<output>_<metric>` output by output
+ * (e.g. `dense_1_accuracy`), and the same with `val_`.
  *
  * @param model A tfjs LayersModel.
  * @param args `optimizer` ("rmsprop" | "sgd" | "adam", any case, or an optimizer
- *   instance), `loss` (Keras or tfjs name, or function), `metrics` (names or functions).
- * @throws ConvlabError for an unknown loss, metric, optimizer or option, with the nearest name.
+ *   instance); `loss` (Keras or tfjs name, or function; with several outputs also an array
+ *   in output order or an object by output name); `lossWeights` (array or object by output
+ *   name, finite numbers >= 0, default 1 each); `metrics` (names or functions; with several
+ *   outputs a flat array for all outputs, one entry per output, or an object by output name).
+ * @throws ConvlabError for an unknown loss, metric, optimizer, output name or option (with the
+ *   nearest name), a per-output array of the wrong length (naming the outputs), a negative or
+ *   non-finite weight, or two metrics of the same name on a model with several outputs.
  * @example
  * compile(model, { optimizer: "rmsprop", loss: "categorical_crossentropy", metrics: ["accuracy"] });
- * Keras counterpart: `model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['accuracy'])`.
- * tfjs's `model.compile` rejects these strings and builds tfjs's RMSProp
- * (epsilon inside the root); here "rmsprop" is Keras's RMSprop.
+ * compile(detector, { loss: ["sparse_categorical_crossentropy", "mse"], lossWeights: [0.8, 0.2], optimizer, metrics: ["accuracy"] });
+ * Keras counterpart: `model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['accuracy'])`,
+ * `model.compile(loss=[...], loss_weights=[0.8, 0.2], optimizer=optimizer, metrics=['accuracy'])`.
+ * tfjs's `model.compile` rejects these strings, builds tfjs's RMSProp (epsilon inside the
+ * root), ignores loss weights and mislabels `evaluate` and `val_` values of models with several
+ * outputs; here "rmsprop" is Keras's RMSprop and those models train and report as Keras's.
  */
 export function compile(model: tf.LayersModel, args: CompileArgs): void {
   if (!(model instanceof tf.LayersModel)) {
     throw fail(`compile: invalid model. Expected a tf.LayersModel (tf.sequential() or tf.model()). Received: model=${show(model)}.`);
   }
-  const a = checkOptions("compile", args, ["optimizer", "loss", "metrics"]);
+  const a = checkOptions("compile", args, ["optimizer", "loss", "lossWeights", "metrics"]);
   if (a.loss === undefined) {
     throw fail(`compile: invalid loss. Expected a loss such as "categorical_crossentropy". Received: loss=undefined.`);
   }
-  const loss = resolveLoss(a.loss);
-  const metricsIn = a.metrics === undefined ? [] : a.metrics;
-  if (!Array.isArray(metricsIn)) {
-    throw fail(`compile: invalid metrics. Expected an array such as ["accuracy"]. Received: metrics=${show(metricsIn)}.`);
+  if (model.outputs.length === 0) {
+    throw fail(`compile: invalid model. Expected a model with layers. Received: model "${model.name}" without outputs; add layers first.`);
   }
-  const metrics = metricsIn.map(resolveMetric);
+  // Keras's output names are the output layers' names (tfjs's outputNames, which a Sequential
+  // only sets when tfjs builds it).
+  const outputNames = model.outputs.map((o, i) => o.sourceLayer?.name ?? model.outputNames[i]);
+  const losses = resolveLosses(a.loss, outputNames);
+  const lossWeights = resolveLossWeights(a.lossWeights, outputNames);
+  const perOutput = collectMetrics(a.metrics, outputNames);
+  const resolved = perOutput.map((list) => list.map((m) => resolveMetric(m.given, m.label)));
   const optimizer = resolveOptimizer(a.optimizer);
-  model.compile({ optimizer, loss, metrics } as tf.ModelCompileArgs);
+  const several = outputNames.length > 1;
+  const keyed = several || lossWeights.some((w) => w !== 1);
+  let names: string[];
+  if (several) {
+    names = ["loss", ...outputNames.map((o) => `${o}_loss`), ...perOutput.flatMap((list, i) => list.map((m) => `${outputNames[i]}_${metricName(m.given)}`))];
+    const twice = names.find((name, i) => names.indexOf(name) !== i);
+    if (twice !== undefined) {
+      throw fail(`compile: invalid metrics. Expected metrics with distinct names on each output, as Keras. Received: metrics=${show(a.metrics)}, which logs ${JSON.stringify(twice)} twice.`);
+    }
+  } else {
+    names = ["loss", ...perOutput[0].map((m) => metricName(m.given))];
+  }
+  // tfjs's compile resolves "accuracy" per output from the loss it is given by name: hand it the
+  // losses unwrapped (the weights are applied by the train step). With the Keras train step the
+  // loss and metrics are new objects, by which the step recognises this compile.
+  const tfjsLoss = keyed ? [...losses] : losses[0];
+  const tfjsMetrics = several ? tfjsPerOutputMetrics(outputNames, resolved) : [...resolved[0]];
+  model.compile({ optimizer, loss: tfjsLoss, metrics: tfjsMetrics } as tf.ModelCompileArgs);
   // An optimizer made here from a name belongs to the model, as in tfjs: model.dispose() frees it.
   if (typeof a.optimizer === "string" || a.optimizer === undefined) (model as unknown as { isOptimizerOwned: boolean }).isOptimizerOwned = true;
-  const names = ["loss", ...metricsIn.map((m) => (typeof m === "string" ? m : (m as { name?: string }).name || "metric"))];
-  records.set(model, { names, loss: typeof loss === "string" ? loss : undefined });
+  const spec = keyed ? { lossWeights, names, loss: tfjsLoss, metrics: tfjsMetrics } : undefined;
+  if (!setTrainStep(model, spec)) {
+    throw fail(
+      `compile: invalid model. Expected a tfjs-layers 4.22 LayersModel, whose train and test functions convlab replaces for several outputs or loss weights. Received: model "${model.name}" without makeTrainFunction/makeTestFunction.`,
+    );
+  }
+  records.set(model, { names, losses: losses.map((l) => (typeof l === "string" ? l : undefined)) });
 }
 
 /**
  * Keras names of a model's log keys: tfjs key → Keras key, for training and
  * `val_` keys. Models compiled with {@link compile} use the names given
  * there; models compiled with tfjs's `model.compile` get "accuracy" back
- * when they asked for it (tfjs logs `acc`). Multi-output models keep tfjs's names.
+ * when they asked for it (tfjs logs `acc`); those with several outputs keep tfjs's names.
  * @internal
  */
 export function kerasLogNames(callbackModel: tf.LayersModel | undefined): Map<string, string> {
@@ -186,9 +380,9 @@ export function kerasLogNames(callbackModel: tf.LayersModel | undefined): Map<st
   const model = outerModel(callbackModel);
   if (!model) return map;
   const tfjsNames: string[] = (model as unknown as { metricsNames?: string[] }).metricsNames ?? [];
-  if (model.outputs && model.outputs.length !== 1) return map;
   let names = records.get(model)?.names;
   if (!names || names.length !== tfjsNames.length) {
+    if (model.outputs && model.outputs.length !== 1) return map;
     const given = (model as unknown as { metrics?: unknown }).metrics ?? (callbackModel as unknown as { metrics?: unknown }).metrics;
     const list = Array.isArray(given) ? given : given === undefined || given === null ? [] : [given];
     names = ["loss", ...list.map((m) => (typeof m === "string" ? m : (m as { name?: string })?.name ?? ""))];
@@ -202,14 +396,20 @@ export function kerasLogNames(callbackModel: tf.LayersModel | undefined): Map<st
   return map;
 }
 
-/** The loss of a compiled model by tfjs name ("categoricalCrossentropy"), when it has one. @internal */
-export function tfjsLossName(callbackModel: tf.LayersModel): string | undefined {
+/**
+ * The loss of each output of a compiled model by tfjs name ("categoricalCrossentropy"), or
+ * undefined where it is a function. @internal
+ */
+export function tfjsLossNames(callbackModel: tf.LayersModel): Array<string | undefined> {
   const model = outerModel(callbackModel);
-  const recorded = records.get(model)?.loss;
-  if (recorded) return recorded;
+  const count = model.outputs.length;
+  const recorded = records.get(model)?.losses;
+  if (recorded && recorded.length === count) return recorded;
   const loss = (model as unknown as { loss?: unknown }).loss;
-  if (typeof loss === "string") return LOSSES[loss] ?? loss;
-  return undefined;
+  const byName = (l: unknown): string | undefined => (typeof l === "string" ? (LOSSES[l] ?? l) : undefined);
+  if (Array.isArray(loss)) return model.outputs.map((_, i) => byName(loss[i]));
+  if (isPlainObject(loss)) return model.outputNames.map((name) => byName(loss[name]));
+  return model.outputs.map(() => byName(loss));
 }
 
 /** Keras's name of a tfjs loss name ("categoricalCrossentropy" → "categorical_crossentropy"). @internal */

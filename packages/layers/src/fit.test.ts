@@ -258,6 +258,86 @@ describe("fit", () => {
   });
 });
 
+describe("targets", () => {
+  it("takes binary labels of shape (N,) for a (None, 1) output, as Keras: the same training as (N, 1)", async () => {
+    const { x, labels } = data();
+    const flat = tf.tensor1d(labels.map((l) => (l === 0 ? 1 : 0)));
+    const column = flat.reshape([30, 1]);
+    const a = binary();
+    const b = binary();
+    const ha = await fit(a, x, flat, { epochs: 3, batchSize: 8, shuffle: false, validationData: [x, flat], verbose: 0 });
+    const hb = await fit(b, x, column, { epochs: 3, batchSize: 8, shuffle: false, validationData: [x, column], verbose: 0 });
+    expect(Object.keys(ha.history)).toEqual(["loss", "accuracy", "val_loss", "val_accuracy"]);
+    expect(ha.history).toEqual(hb.history);
+    const [wa, wb] = [a.getWeights(), b.getWeights()];
+    wa.forEach((w, i) => expect(Array.from(w.dataSync())).toEqual(Array.from(wb[i].dataSync())));
+    expect(await evaluate(a, x, flat, { verbose: 0 })).toEqual(await evaluate(b, x, column, { verbose: 0 }));
+    // other shapes still fail, and nothing leaks
+    const before = tf.memory().numTensors;
+    await fit(a, x, flat, { epochs: 1, verbose: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    const two = tf.zeros([30, 2]);
+    await expect(fit(a, x, two)).rejects.toThrow('fit: invalid y. Expected shape (None, 1) for loss "binary_crossentropy", received (30, 2).');
+    tf.dispose([x, flat, column, two]);
+    a.dispose();
+    b.dispose();
+  });
+
+  describe("of a model with two outputs", () => {
+    let model: tf.LayersModel;
+    let x: tf.Tensor2D;
+    let indices: tf.Tensor1D;
+    let boxes: tf.Tensor2D;
+    beforeAll(() => {
+      resetNames();
+      const input = tf.input({ shape: [4] });
+      const classes = tf.layers.dense({ units: 3, activation: "softmax" }).apply(input) as tf.SymbolicTensor;
+      const box = tf.layers.dense({ units: 4 }).apply(input) as tf.SymbolicTensor;
+      model = tf.model({ inputs: input, outputs: [classes, box] });
+      compile(model, { loss: ["sparse_categorical_crossentropy", "mse"], lossWeights: [0.8, 0.2], metrics: ["accuracy"] });
+      x = tf.zeros([10, 4]);
+      indices = tf.zeros([10]);
+      boxes = tf.zeros([10, 4]);
+    });
+    afterAll(() => {
+      tf.dispose([x, indices, boxes]);
+      model.dispose();
+    });
+
+    it("checks each target against its own output and loss", async () => {
+      const oneHot = tf.zeros([10, 3]);
+      await expect(fit(model, x, indices)).rejects.toThrow(
+        'fit: invalid y. Expected an array of 2 tensors, one per model output ("dense", "dense_1"), or an object keyed by output name. Received: y=Tensor<float32>[10].',
+      );
+      await expect(fit(model, x, [oneHot, boxes])).rejects.toThrow(
+        'fit: invalid y[0]. Expected class indices of shape (None,) for loss "sparse_categorical_crossentropy". Received: y[0] with shape (10, 3). These look one-hot: use loss "categorical_crossentropy".',
+      );
+      await expect(fit(model, x, [indices, oneHot])).rejects.toThrow('fit: invalid y[1]. Expected shape (None, 4) for loss "mean_squared_error", received (10, 3).');
+      await expect(fit(model, x, { dense: indices, box: boxes })).rejects.toThrow(
+        'fit: invalid y. Expected targets keyed by the names of the model\'s 2 outputs ("dense", "dense_1"). Received: y with keys "dense", "box".',
+      );
+      await expect(fit(model, x, [indices, boxes], { validationData: [x, [indices, oneHot]] })).rejects.toThrow(
+        'fit: invalid validationData[1][1]. Expected shape (None, 4) for loss "mean_squared_error", received (10, 3).',
+      );
+      await expect(evaluate(model, x, [indices.slice(0, 5), boxes])).rejects.toThrow("evaluate: invalid y[0]. Expected 10 samples, as x has. Received: y[0] with shape (5,).");
+      const source: BatchSource = {
+        size: 1,
+        iterator: async () => ({ next: async () => ({ value: { xs: tf.zeros([4, 4]), ys: [tf.zeros([4]), tf.zeros([4, 3])] }, done: false }) }),
+      };
+      await expect(fit(model, source)).rejects.toThrow('fit: invalid batch from the source. Expected ys[1] of shape (None, 4) for loss "mean_squared_error", received (4, 3).');
+      oneHot.dispose();
+    });
+
+    it("leaks nothing, also after failing calls", async () => {
+      await fit(model, x, { dense: indices, dense_1: boxes }, { verbose: 0 });
+      const before = tf.memory().numTensors;
+      await fit(model, x, { dense: indices, dense_1: boxes }, { verbose: 0, validationData: [x, [indices, boxes]] });
+      await expect(fit(model, x, [indices, indices])).rejects.toThrow("fit: invalid y[1].");
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  });
+});
+
 describe("evaluate", () => {
   it("returns [loss, accuracy], or Keras-named values with returnDict", async () => {
     const model = classifier();

@@ -8,11 +8,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { fail, show } from "@convlab/engine";
 import { formatTime, formatValue, ProgressBar } from "./callbacks";
-import { kerasLogNames, kerasLossName, tfjsLossName, toKerasLogs } from "./compile";
+import { kerasLogNames, kerasLossName, tfjsLossNames, toKerasLogs } from "./compile";
 import { checkBoolean, checkNumber, checkOptions, pyShape } from "./validate";
 
 /** A callback for {@link fit}: a tf.Callback (ProgressBar, EarlyStopping, …) or tfjs's `{ onEpochEnd(epoch, logs) {…} }` object. */
 export type FitCallback = tf.Callback | tf.CustomCallbackArgs;
+
+/**
+ * Targets of {@link fit} and {@link evaluate}: one tensor, or for a model with several outputs an
+ * array in output order or an object keyed by output name (Keras's list or dict).
+ */
+export type Targets = tf.Tensor | tf.Tensor[] | { [outputName: string]: tf.Tensor };
 
 /** Options of {@link fit}; Keras names in camelCase. */
 export interface FitArgs {
@@ -24,7 +30,7 @@ export interface FitArgs {
    * Evaluated at the end of each epoch (`val_loss`, `val_accuracy`): `[xVal, yVal]` tensors, or,
    * when training from a batch source, another batch source (read `validationSteps` batches).
    */
-  validationData?: [tf.Tensor, tf.Tensor] | BatchSource | tf.data.Dataset<tf.TensorContainer>;
+  validationData?: [tf.Tensor | tf.Tensor[], Targets] | BatchSource | tf.data.Dataset<tf.TensorContainer>;
   /** Fraction in [0, 1) of the samples, taken from the end, kept for validation. Default 0. Tensors only. */
   validationSplit?: number;
   /** Callbacks, called in order after the progress display. */
@@ -69,7 +75,10 @@ export interface EvaluateArgs {
   batchSize?: number;
   /** 0 silent, 1 (default) prints Keras's final line `313/313 [====…] - 1s 3ms/step - loss: … - accuracy: …`. */
   verbose?: 0 | 1;
-  /** Return `{ loss, accuracy }` instead of `[loss, accuracy]`. Default false. */
+  /**
+   * Return `{ loss, accuracy }` instead of `[loss, accuracy]` (with several outputs
+   * `{ loss, dense_1_loss, dense_2_loss, dense_1_accuracy, … }`). Default false.
+   */
   returnDict?: boolean;
   /**
    * Keras's `steps`: batches read from a batch source, integer >= 1. Default the source's `size`
@@ -83,7 +92,7 @@ export interface EvaluateArgs {
  * targets `ys` matching the model's output and loss. One tensor each, or for a model with several
  * inputs (outputs) an array in model order or a map by input (output) name, as tf.data's `{ xs, ys }`.
  * Class indices of shape (batch,) are accepted for "sparse_categorical_crossentropy" and for a
- * (None, 1) output (binary labels), as Keras does.
+ * (None, 1) output (binary labels), as Keras does; each output is checked against its own loss.
  */
 export interface Batch {
   xs: tf.Tensor | tf.Tensor[] | { [inputName: string]: tf.Tensor };
@@ -220,6 +229,9 @@ function checkY(unit: string, name: string, y: unknown, expected: Shape, loss: s
     }
     return y;
   }
+  // Targets without the output's trailing 1, e.g. binary labels (N,) for a Dense(1) output: Keras
+  // takes them (its losses squeeze or expand that axis); prepare adds it for tfjs.
+  if (classes === 1 && y.shape.length === expected.length - 1 && matches(y.shape, expected.slice(0, -1))) return y;
   if (!matches(y.shape, expected)) {
     const looksLikeIndices = y.shape.length === expected.length - 1 || (y.shape.length === expected.length && y.shape[y.shape.length - 1] === 1);
     let hint = "";
@@ -236,8 +248,34 @@ function checkY(unit: string, name: string, y: unknown, expected: Shape, loss: s
 interface Prepared {
   x: tf.Tensor | tf.Tensor[];
   y: tf.Tensor | tf.Tensor[];
-  /** Tensors made here (sparse targets reshaped to (N, 1)), disposed after the call. */
+  /** Tensors made here (targets given without the output's trailing 1, reshaped to (N, …, 1)), disposed after the call. */
   temporaries: tf.Tensor[];
+}
+
+/** The names as messages list them: `"dense_1", "dense_2"`. */
+function quoted(names: string[]): string {
+  return names.map((n) => JSON.stringify(n)).join(", ");
+}
+
+/** Targets of a model with several outputs: an array in output order, or an object keyed by output name (Keras's dict). */
+function targetList(unit: string, model: tf.LayersModel, y: unknown, name: string): unknown[] {
+  const outputs = model.outputs;
+  if (outputs.length === 1) return [y];
+  if (Array.isArray(y)) {
+    if (y.length === outputs.length) return y;
+  } else if (y !== null && typeof y === "object" && !isTensor(y) && Object.getPrototypeOf(y) === Object.prototype) {
+    const map = y as Record<string, unknown>;
+    const names = model.outputNames;
+    const unknown = Object.keys(map).find((k) => !names.includes(k));
+    const missing = names.find((n) => map[n] === undefined);
+    if (unknown === undefined && missing === undefined) return names.map((n) => map[n]);
+    throw fail(
+      `${unit}: invalid ${name}. Expected targets keyed by the names of the model's ${names.length} outputs (${quoted(names)}). Received: ${name} with keys ${quoted(Object.keys(map))}.`,
+    );
+  }
+  throw fail(
+    `${unit}: invalid ${name}. Expected an array of ${outputs.length} tensors, one per model output (${quoted(model.outputNames)}), or an object keyed by output name. Received: ${name}=${show(y)}.`,
+  );
 }
 
 function prepare(unit: string, model: tf.LayersModel, x: unknown, y: unknown, names = { x: "x", y: "y" }): Prepared {
@@ -252,16 +290,15 @@ function prepare(unit: string, model: tf.LayersModel, x: unknown, y: unknown, na
   checkedX.forEach((xi, i) => {
     if (xi.shape[0] !== samples) throw fail(`${unit}: invalid ${names.x}[${i}]. Expected ${samples} samples, as ${names.x}[0]. Received: shape ${pyShape(xi.shape)}.`);
   });
-  const ys = outputs.length === 1 ? [y] : Array.isArray(y) ? y : [y];
-  if (ys.length !== outputs.length) {
-    throw fail(`${unit}: invalid ${names.y}. Expected an array of ${outputs.length} tensors, one per model output. Received: ${names.y}=${show(y)}.`);
-  }
-  const loss = tfjsLossName(model);
+  const ys = targetList(unit, model, y, names.y);
+  const losses = tfjsLossNames(model);
+  // Every target is checked before any is reshaped: a later bad target leaves nothing to dispose.
+  const checked = ys.map((yi, i) => checkY(unit, outputs.length === 1 ? names.y : `${names.y}[${i}]`, yi, outputs[i].shape, losses[i], samples, names.x));
   const temporaries: tf.Tensor[] = [];
-  const checkedY = ys.map((yi, i) => {
-    const t = checkY(unit, outputs.length === 1 ? names.y : `${names.y}[${i}]`, yi, outputs[i].shape, loss, samples, names.x);
-    if (loss === "sparseCategoricalCrossentropy" && t.shape.length === outputs[i].shape.length - 1) {
-      // tfjs wants (N, 1) where Keras also takes (N,).
+  const checkedY = checked.map((t, i) => {
+    if (t.shape.length === outputs[i].shape.length - 1) {
+      // Class indices (N,) for a sparse loss, or targets (N, …) for a (None, …, 1) output: tfjs
+      // wants the trailing 1 where Keras also takes them without.
       const reshaped = t.reshape([...t.shape, 1]);
       temporaries.push(reshaped);
       return reshaped;
@@ -386,10 +423,11 @@ function checkBatch(unit: string, model: tf.LayersModel, value: unknown, from: s
       }
       if (x.shape[0] !== samples) throw fail(`${unit}: invalid batch from ${from}. Expected ${samples} samples in ${label}, as in xs[0]. Received: shape ${pyShape(x.shape)}.`);
     });
-    const loss = tfjsLossName(model);
-    const kerasLoss = loss ? ` for loss "${kerasLossName(loss)}"` : "";
+    const losses = tfjsLossNames(model);
     const reshape = ys.map((y, i) => {
       const label = ys.length === 1 ? "ys" : `ys[${i}]`;
+      const loss = losses[i];
+      const kerasLoss = loss ? ` for loss "${kerasLossName(loss)}"` : "";
       const expected = model.outputs[i].shape;
       if (y.shape[0] !== samples) throw fail(`${unit}: invalid batch from ${from}. Expected ${samples} samples in ${label}, as xs has. Received: ${label} with shape ${pyShape(y.shape)}.`);
       const classes = expected[expected.length - 1];
@@ -514,11 +552,18 @@ function commonFitOptions(unit: string, a: Record<string, unknown>): { epochs: n
  *
  * Integer class labels with "categorical_crossentropy" get a hint to use
  * `toCategorical`; with "sparse_categorical_crossentropy" labels of shape
- * (N,) are accepted as Keras does.
+ * (N,) are accepted as Keras does, and so are targets of shape (N,) for a
+ * (None, 1) output (binary labels for a Dense(1) sigmoid).
+ *
+ * A model with several outputs takes `y` as an array in output order or an
+ * object keyed by output name, each checked against its output and loss; the
+ * History then has Keras's keys `loss`, `<output>_loss`, `<output>_<metric>` and
+ * their `val_` versions (see {@link compile}).
  *
  * @param model A compiled LayersModel (see {@link compile}).
  * @param x Inputs, a float32 tensor whose shape matches the model's input (an array for several inputs).
- * @param y Targets matching the model's output and loss.
+ * @param y Targets matching the model's output and loss; with several outputs an array in
+ *   output order or an object keyed by output name.
  * @param args epochs (1), batchSize (32), validationData, validationSplit (0),
  *   callbacks, verbose (1: progress bar; 0 silent; 2 a line per epoch), shuffle (true), initialEpoch (0).
  *   `stepsPerEpoch` and `validationSteps` are for batch sources only (an error here).
@@ -529,7 +574,7 @@ function commonFitOptions(unit: string, a: Record<string, unknown>): { epochs: n
  * history.history.val_accuracy;   // [0.98, 0.985, …]
  * Keras counterpart: `model.fit(x, y, epochs=5, batch_size=64, validation_split=0.1)`.
  */
-export async function fit(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor | tf.Tensor[], args?: FitArgs): Promise<History>;
+export async function fit(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: Targets, args?: FitArgs): Promise<History>;
 /**
  * Trains `model` on batches read from a batch source, as Keras's `model.fit(generator,
  * steps_per_epoch=…, validation_data=…, validation_steps=…)`: an ImageDataGenerator's `flow` /
@@ -748,15 +793,18 @@ function evaluateResult(model: tf.LayersModel, values: number[], verbose: number
  * @param args batchSize (32), verbose (1 prints Keras's final line), returnDict (false).
  *   `steps` is for batch sources only (an error here).
  * @returns `[loss, ...metrics]` in compile order (`const [testLoss, testAcc] = await evaluate(…)`),
- *   or with `returnDict` an object keyed by Keras names (`{ loss, accuracy }`).
+ *   or with `returnDict` an object keyed by Keras names (`{ loss, accuracy }`). With several
+ *   outputs Keras's order: `[loss, out1_loss, out2_loss, out1_accuracy, out2_accuracy, …]`, the
+ *   total weighted by `lossWeights` (regularization penalties included), the per-output losses
+ *   unweighted (`y` as in {@link fit}: an array or an object keyed by output name).
  * @throws ConvlabError for an uncompiled model, mismatched tensors or invalid options.
  * @example
  * const [testLoss, testAcc] = await evaluate(model, testImages, testLabels);
  * Keras counterpart: `test_loss, test_acc = model.evaluate(test_images, test_labels)` (Keras returns a
  * bare number when there are no metrics; this always returns an array).
  */
-export async function evaluate(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor | tf.Tensor[], args?: EvaluateArgs & { returnDict?: false }): Promise<number[]>;
-export async function evaluate(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: tf.Tensor | tf.Tensor[], args: EvaluateArgs & { returnDict: true }): Promise<Record<string, number>>;
+export async function evaluate(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: Targets, args?: EvaluateArgs & { returnDict?: false }): Promise<number[]>;
+export async function evaluate(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: Targets, args: EvaluateArgs & { returnDict: true }): Promise<Record<string, number>>;
 /**
  * Loss and metrics of `model` on batches read from a batch source, as Keras's
  * `model.evaluate(generator, steps=…)`: reads `steps` batches (default the source's `size`,

@@ -1,8 +1,14 @@
 /**
  * A pretrained base without internet: when Keras's ImageNet weights are not on the machine,
  * the transfer lessons pretrain {@link MiniVGG} on one part of Fashion-MNIST (eight classes:
- * trousers, pullovers, dresses, coats, sandals, sneakers, bags and ankle boots) and transfer
- * it to the other part (T-shirts against shirts, lesson 6's folders), which it has never seen.
+ * T-shirts, trousers, dresses, sandals, shirts, sneakers, bags and ankle boots) and transfer
+ * it to the other part (pullovers against coats), which it has never seen.
+ *
+ * Why that pair: with 100 images per class and a frozen base, a sweep over held-out pairs
+ * (pretrained on the other eight, same head) gave pullover/coat the widest gap between the
+ * pretrained and a random base (64 px: test accuracy 0.853 against 0.726); T-shirt/shirt, the
+ * first choice, gave none (0.79 against 0.79 at 32 px), because what separates them (sleeve
+ * length) is not something the other eight classes teach.
  * The technique is the course's; only the scale is smaller.
  */
 import * as fs from "fs";
@@ -15,8 +21,8 @@ import type { History } from "@convlab/layers";
 import { MiniVGG } from "./applications/vgg";
 import { saveWeights } from "./weights";
 
-/** The Fashion-MNIST labels of the source task: every class but T-shirt/top (0) and shirt (6). */
-export const SOURCE_CLASSES = [1, 2, 3, 4, 5, 7, 8, 9] as const;
+/** The Fashion-MNIST labels of the source task: every class but pullover (2) and coat (4). */
+export const SOURCE_CLASSES = [0, 1, 3, 5, 6, 7, 8, 9] as const;
 
 /** Options of {@link pretrainMiniVGG}. */
 export interface PretrainMiniVGGArgs {
@@ -101,12 +107,13 @@ export async function pretrainMiniVGG(args: PretrainMiniVGGArgs): Promise<Pretra
   const wanted = { imageSize, perClass, epochs, batchSize, seed };
   const inputShape: [number, number, number] = [imageSize, imageSize, 3];
   const found = overwrite ? undefined : readManifest(manifestFile);
-  if (found && fs.existsSync(weights) && fs.existsSync(weightsNoTop) && Object.entries(wanted).every(([k, v]) => found[k as keyof Manifest] === v)) {
+  const classNames = SOURCE_CLASSES.map((c) => FASHION_MNIST_CLASS_NAMES[c]);
+  const sameTask = found !== undefined && JSON.stringify(found.classNames) === JSON.stringify(classNames);
+  if (found && sameTask && fs.existsSync(weights) && fs.existsSync(weightsNoTop) && Object.entries(wanted).every(([k, v]) => found[k as keyof Manifest] === v)) {
     if (verbose > 0) console.log(`MiniVGG weights found in ${weights} (source task accuracy ${found.testAccuracy.toFixed(4)})`);
     return { weights, weightsNoTop, classNames: found.classNames, inputShape, testAccuracy: found.testAccuracy };
   }
 
-  const classNames = SOURCE_CLASSES.map((c) => FASHION_MNIST_CLASS_NAMES[c]);
   const [[trainImages, trainLabels], [testImages, testLabels]] = await fashionMnist.loadData();
   const rng = new Random(seed);
   const [x, y] = sourceTask(trainImages.data, trainLabels.data, perClass, imageSize, rng);
