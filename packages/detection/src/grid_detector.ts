@@ -22,15 +22,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { expectNumber, expectOptions, fail, show } from "@convlab/engine";
-import type { DetectArgs, Detections, Detector, DetectorLoss, ImageTargets } from "./detector";
+import type { DetectArgs, Detections, DetectorLoss, ImageTargets } from "./detector";
 import { cornerIou } from "./iou";
 import {
   checkBatch,
-  checkImages,
   expectDetectorImageShape,
   expectWeight,
   featureMap,
   finishDetections,
+  OneStageDetector,
   readDetectArgs,
   resolveBackbone,
   sigmoid,
@@ -155,8 +155,9 @@ const MAX_LOG_SCALE = 8;
  * (anchor-free, CIoU + distribution focal loss, task-aligned assignment). This class follows
  * YOLOv3's recipe on a single scale: anchors, responsibility, ignore threshold, objectness.
  */
-export class GridDetector implements Detector {
+export class GridDetector extends OneStageDetector {
   static readonly className = "GridDetector";
+  protected readonly unit = UNIT;
   readonly name = "yolo";
   readonly model: tf.LayersModel;
   readonly numClasses: number;
@@ -172,6 +173,7 @@ export class GridDetector implements Detector {
   readonly ignoreIou: number;
 
   constructor(args: GridDetectorArgs) {
+    super();
     const opts = expectOptions(UNIT, args, KEYS, "{ numClasses: 3, imageShape: [64, 64] }");
     this.numClasses = expectNumber(UNIT, "numClasses", opts.numClasses, { min: 1, integer: true });
     this.imageShape = expectDetectorImageShape(UNIT, opts.imageShape);
@@ -288,7 +290,7 @@ export class GridDetector implements Detector {
    * @throws ConvlabError for images of another size, targets that do not match the images, class
    *   ids out of range, boxes without area.
    */
-  computeLoss(images: tf.Tensor4D, targets: ImageTargets[], training: boolean): DetectorLoss {
+  override computeLoss(images: tf.Tensor4D, targets: ImageTargets[], training: boolean): DetectorLoss {
     checkBatch(`${UNIT}.computeLoss`, this, images, targets);
     const [gh, gw] = this.gridShape;
     const n = images.shape[0];
@@ -327,38 +329,13 @@ export class GridDetector implements Detector {
     });
   }
 
-  /** Frees the detector's weights (`model.dispose()`, backbone included). */
-  dispose(): void {
-    this.model.dispose();
-  }
-
-  /**
-   * The detections of a batch of images: pixel xyxy boxes clipped to the image, scores
-   * σ(objectness) · softmax(classes) at or above `scoreThreshold`, per-class NMS.
-   *
-   * @param images `[n, height, width, 3]` in [0, 1] (not disposed).
-   * @param args `scoreThreshold` (default 0.3), `iouThreshold` (0.45), `maxDetections` (100).
-   * @throws ConvlabError for images of another shape or bad options.
-   */
-  detect(images: tf.Tensor4D, args?: DetectArgs): Detections[] {
-    const unit = `${UNIT}.detect`;
-    const options = readDetectArgs(unit, args);
-    checkImages(unit, images, this.imageShape);
-    const raw = tf.tidy(() => this.model.predict(images) as tf.Tensor);
-    try {
-      return this.decodeOutput(raw, options);
-    } finally {
-      raw.dispose();
-    }
-  }
-
   /**
    * The detections described by a raw head output `[n, gh, gw, A · (5 + C)]` (what `model.predict`
    * returns; read, not disposed): the decoding step of {@link GridDetector.detect} on its own.
    *
    * @throws ConvlabError for a tensor of another shape or bad options.
    */
-  decodeOutput(raw: tf.Tensor, args?: DetectArgs): Detections[] {
+  override decodeOutput(raw: tf.Tensor, args?: DetectArgs): Detections[] {
     const unit = `${UNIT}.decodeOutput`;
     const options = readDetectArgs(unit, args);
     const [gh, gw] = this.gridShape;

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { expectNumber, expectOptions, fail, show } from "@convlab/engine";
 import { detectionBackbone } from "./backbone";
 import { clipBoxes } from "./boxes";
-import type { DetectArgs, Detections, Detector, ImageTargets } from "./detector";
+import type { DetectArgs, Detections, Detector, DetectorLoss, ImageTargets } from "./detector";
 import { checkDetectionData } from "./detector";
 import { nonMaxSuppression } from "./nms";
 
@@ -151,4 +151,47 @@ export function softmaxInto(values: ArrayLike<number>, offset: number, n: number
   let sum = 0;
   for (let k = 0; k < n; k++) sum += out[k] = Math.exp(values[offset + k] - max);
   for (let k = 0; k < n; k++) out[k] /= sum;
+}
+
+/**
+ * What `detect` and `dispose` are for both one-stage detectors: run the model on the images,
+ * then decode its raw output (each subclass's `decodeOutput`). @internal
+ */
+export abstract class OneStageDetector implements Detector {
+  abstract readonly name: string;
+  abstract readonly model: tf.LayersModel;
+  abstract readonly numClasses: number;
+  abstract readonly imageShape: [number, number];
+  /** The class name errors start with. */
+  protected abstract readonly unit: string;
+
+  abstract computeLoss(images: tf.Tensor4D, targets: ImageTargets[], training: boolean): DetectorLoss;
+
+  /** The detections described by the model's raw output (read, not disposed). */
+  abstract decodeOutput(raw: tf.Tensor, args?: DetectArgs): Detections[];
+
+  /**
+   * The detections of a batch of images: the model's output decoded by `decodeOutput` (pixel
+   * xyxy boxes clipped to the image, scores at or above `scoreThreshold`, per-class NMS).
+   *
+   * @param images `[n, height, width, 3]` in [0, 1] (not disposed).
+   * @param args `scoreThreshold` (default 0.3), `iouThreshold` (0.45), `maxDetections` (100).
+   * @throws ConvlabError for images of another shape or bad options.
+   */
+  detect(images: tf.Tensor4D, args?: DetectArgs): Detections[] {
+    const unit = `${this.unit}.detect`;
+    const options = readDetectArgs(unit, args);
+    checkImages(unit, images, this.imageShape);
+    const raw = tf.tidy(() => this.model.predict(images) as tf.Tensor);
+    try {
+      return this.decodeOutput(raw, options);
+    } finally {
+      raw.dispose();
+    }
+  }
+
+  /** Frees the detector's weights (`model.dispose()`, backbone included). */
+  dispose(): void {
+    this.model.dispose();
+  }
 }

@@ -17,8 +17,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { expectNumber, expectOptions, fail, show } from "@convlab/engine";
 import { anchorGrid, decodeBoxes, encodeBoxes, matchAnchors, MATCH_NEGATIVE } from "./anchors";
-import type { DetectArgs, Detections, Detector, DetectorLoss, ImageTargets } from "./detector";
-import { checkBatch, checkImages, expectDetectorImageShape, expectWeight, featureMap, finishDetections, readDetectArgs, resolveBackbone, smoothL1, softmaxInto } from "./one_stage";
+import type { DetectArgs, Detections, DetectorLoss, ImageTargets } from "./detector";
+import { checkBatch, expectDetectorImageShape, expectWeight, featureMap, finishDetections, OneStageDetector, readDetectArgs, resolveBackbone, smoothL1, softmaxInto } from "./one_stage";
 import type { Candidates } from "./one_stage";
 
 /** The strides of the maps the default boxes sit on, smallest first. */
@@ -134,8 +134,9 @@ const KEYS = ["numClasses", "imageShape", "backbone", "scales", "aspectRatios", 
  * focal loss in place of hard-negative mining and sigmoid classes in place of a softmax with a
  * background class.
  */
-export class SsdDetector implements Detector {
+export class SsdDetector extends OneStageDetector {
   static readonly className = "SsdDetector";
+  protected readonly unit = UNIT;
   readonly name = "ssd";
   readonly model: tf.LayersModel;
   readonly numClasses: number;
@@ -150,6 +151,7 @@ export class SsdDetector implements Detector {
   readonly boxWeight: number;
 
   constructor(args: SsdDetectorArgs) {
+    super();
     const opts = expectOptions(UNIT, args, KEYS, "{ numClasses: 3, imageShape: [64, 64] }");
     this.numClasses = expectNumber(UNIT, "numClasses", opts.numClasses, { min: 1, integer: true });
     this.imageShape = expectDetectorImageShape(UNIT, opts.imageShape);
@@ -253,7 +255,7 @@ export class SsdDetector implements Detector {
    * @throws ConvlabError for images of another size, targets that do not match the images, class
    *   ids out of range, boxes without area.
    */
-  computeLoss(images: tf.Tensor4D, targets: ImageTargets[], training: boolean): DetectorLoss {
+  override computeLoss(images: tf.Tensor4D, targets: ImageTargets[], training: boolean): DetectorLoss {
     checkBatch(`${UNIT}.computeLoss`, this, images, targets);
     const t = this.assignTargets(targets);
     const n = images.shape[0];
@@ -280,39 +282,13 @@ export class SsdDetector implements Detector {
     });
   }
 
-  /** Frees the detector's weights (`model.dispose()`, backbone included). */
-  dispose(): void {
-    this.model.dispose();
-  }
-
-  /**
-   * The detections of a batch of images: for every default box and object class k, the score
-   * softmax(logits)[k + 1]; those at or above `scoreThreshold` are decoded to pixel xyxy, clipped
-   * to the image and go through per-class NMS.
-   *
-   * @param images `[n, height, width, 3]` in [0, 1] (not disposed).
-   * @param args `scoreThreshold` (default 0.3), `iouThreshold` (0.45), `maxDetections` (100).
-   * @throws ConvlabError for images of another shape or bad options.
-   */
-  detect(images: tf.Tensor4D, args?: DetectArgs): Detections[] {
-    const unit = `${UNIT}.detect`;
-    const options = readDetectArgs(unit, args);
-    checkImages(unit, images, this.imageShape);
-    const raw = tf.tidy(() => this.model.predict(images) as tf.Tensor);
-    try {
-      return this.decodeOutput(raw, options);
-    } finally {
-      raw.dispose();
-    }
-  }
-
   /**
    * The detections described by a raw output `[n, N, 4 + C + 1]` (what `model.predict` returns;
    * read, not disposed): the decoding step of {@link SsdDetector.detect} on its own.
    *
    * @throws ConvlabError for a tensor of another shape or bad options.
    */
-  decodeOutput(raw: tf.Tensor, args?: DetectArgs): Detections[] {
+  override decodeOutput(raw: tf.Tensor, args?: DetectArgs): Detections[] {
     const unit = `${UNIT}.decodeOutput`;
     const options = readDetectArgs(unit, args);
     const n = this.anchors.length;
