@@ -108,6 +108,10 @@ describe("trainDetector", () => {
     await expect(trainDetector(detector, { images: good.images, targets: good.targets.slice(1) })).rejects.toThrow("trainDetector: invalid data.targets. Expected one entry per image (2). Received: 1 entries.");
     const badClass = { images: good.images, targets: [good.targets[0], { boxes: [[0, 0, 1, 1]], classes: [2] }] };
     await expect(trainDetector(detector, badClass)).rejects.toThrow("trainDetector: invalid data.targets[1].classes[0]. Expected a class id in [0, 1]. Received: 2.");
+    const inverted = { images: good.images, targets: [good.targets[0], { boxes: [[0, 0, 1, 1], [3, 0, 1, 2]], classes: [0, 1] }] };
+    await expect(trainDetector(detector, inverted)).rejects.toThrow("trainDetector: invalid data.targets[1].boxes[1]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1, inside the 4x4 image. Received: [3,0,1,2].");
+    const outside = { images: good.images, targets: [{ boxes: [[0, 0, 9, 2]], classes: [0] }, good.targets[1]] };
+    await expect(trainDetector(detector, outside)).rejects.toThrow("trainDetector: invalid data.targets[0].boxes[0]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1, inside the 4x4 image. Received: [0,0,9,2].");
     await expect(trainDetector(detector, { images: good.images } as never)).rejects.toThrow(/^trainDetector: invalid data\. Expected \{ images: \[n, h, w, 3\] tensor, targets: \[\{ boxes, classes \}, …\] \}\./);
     await expect(trainDetector(detector, good, { verbose: 3 as never })).rejects.toThrow("trainDetector: invalid verbose. Expected 0, 1 or 2. Received: verbose=3.");
     await expect(trainDetector(detector, good, { epoch: 3 } as never)).rejects.toThrow("Did you mean `epochs`?");

@@ -86,7 +86,7 @@ export interface TrainDetectorArgs {
 const UNIT = "trainDetector";
 const KEYS = ["epochs", "batchSize", "optimizer", "validationData", "verbose", "seed"] as const;
 
-/** Checks images and targets agree: one target per image, classes in range. */
+/** Checks images and targets agree: one target per image, boxes with an area inside the image, classes in range. */
 export function checkDetectionData(unit: string, what: string, data: unknown, detector: Detector): DetectionData {
   const d = data as DetectionData;
   if (!d || !(d.images instanceof tf.Tensor) || !Array.isArray(d.targets)) {
@@ -103,6 +103,13 @@ export function checkDetectionData(unit: string, what: string, data: unknown, de
     if (!t || !Array.isArray(t.boxes) || !Array.isArray(t.classes) || t.boxes.length !== t.classes.length) {
       throw fail(`${unit}: invalid ${what}.targets[${i}]. Expected { boxes: [[x1, y1, x2, y2], …], classes: [id, …] } of equal length. Received: ${what}.targets[${i}]=${show(t)}.`);
     }
+    // Inverted, empty or outside boxes are a mistake in the data (an empty box would also encode as log 0).
+    t.boxes.forEach((box, j) => {
+      const ok = Array.isArray(box) && box.length === 4 && box.every(Number.isFinite) && box[2] > box[0] && box[3] > box[1];
+      if (!ok || box[0] < 0 || box[1] < 0 || box[2] > w || box[3] > h) {
+        throw fail(`${unit}: invalid ${what}.targets[${i}].boxes[${j}]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1, inside the ${w}x${h} image. Received: ${show(box)}.`);
+      }
+    });
     t.classes.forEach((c, j) => {
       if (!Number.isInteger(c) || c < 0 || c >= detector.numClasses) {
         throw fail(`${unit}: invalid ${what}.targets[${i}].classes[${j}]. Expected a class id in [0, ${detector.numClasses - 1}]. Received: ${show(c)}.`);

@@ -243,7 +243,7 @@ describe("GridDetector", () => {
     expect(() => d.decodeOutput(images)).toThrow("GridDetector.decodeOutput: invalid raw. Expected the model's output, shape [n, 4, 4, 24]. Received: raw=Tensor<float32>[1,32,32,3].");
     expect(() => d.computeLoss(images, [{ boxes: [[0, 0, 4, 4]], classes: [3] }], true)).toThrow("GridDetector.computeLoss: invalid batch.targets[0].classes[0]. Expected a class id in [0, 2]. Received: 3.");
     expect(() => d.computeLoss(images, [{ boxes: [[4, 0, 4, 4]], classes: [1] }], true)).toThrow(
-      "GridDetector.computeLoss: invalid batch.targets[0].boxes[0]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1. Received: [4,0,4,4].",
+      "GridDetector.computeLoss: invalid batch.targets[0].boxes[0]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1, inside the 32x32 image. Received: [4,0,4,4].",
     );
     expect(() => d.computeLoss(images, [], true)).toThrow("GridDetector.computeLoss: invalid batch.targets. Expected one entry per image (1). Received: 0 entries.");
     tf.dispose([images, wrong]);

@@ -76,14 +76,6 @@ export function readDetectArgs(unit: string, args: DetectArgs | undefined): Requ
  */
 export function checkBatch(unit: string, detector: Detector, images: unknown, targets: unknown): void {
   checkDetectionData(unit, "batch", { images, targets }, detector);
-  (targets as ImageTargets[]).forEach((t, i) =>
-    t.boxes.forEach((box, j) => {
-      const ok = Array.isArray(box) && box.length === 4 && box.every(Number.isFinite) && box[2] > box[0] && box[3] > box[1];
-      if (!ok) {
-        throw fail(`${unit}: invalid batch.targets[${i}].boxes[${j}]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1. Received: ${show(box)}.`);
-      }
-    }),
-  );
 }
 
 /** Checks images given to `detect`: a tensor `[n, height, width, 3]` of the detector's size. @internal */

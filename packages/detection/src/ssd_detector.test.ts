@@ -227,7 +227,7 @@ describe("SsdDetector", () => {
     expect(() => d.detect(images, { iouThreshold: -0.1 })).toThrow("SsdDetector.detect: invalid iouThreshold. Expected a number in [0, 1]. Received: iouThreshold=-0.1.");
     expect(() => d.decodeOutput(tf.zeros([1, 120, 7]))).toThrow("SsdDetector.decodeOutput: invalid raw. Expected the model's output, shape [n, 120, 8]. Received: raw=Tensor<float32>[1,120,7].");
     expect(() => d.computeLoss(images, [{ boxes: [[0, 0, 4, 4]], classes: [-1] }], true)).toThrow("SsdDetector.computeLoss: invalid batch.targets[0].classes[0]. Expected a class id in [0, 2]. Received: -1.");
-    expect(() => d.computeLoss(images, [{ boxes: [[0, 5, 4, 4]], classes: [0] }], true)).toThrow("SsdDetector.computeLoss: invalid batch.targets[0].boxes[0]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1. Received: [0,5,4,4].");
+    expect(() => d.computeLoss(images, [{ boxes: [[0, 5, 4, 4]], classes: [0] }], true)).toThrow("SsdDetector.computeLoss: invalid batch.targets[0].boxes[0]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1, inside the 32x32 image. Received: [0,5,4,4].");
     images.dispose();
   });
 });

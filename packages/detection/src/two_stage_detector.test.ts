@@ -278,7 +278,7 @@ describe("TwoStageDetector", () => {
     const images = tf.zeros([1, 32, 32, 3]) as tf.Tensor4D;
     expect(errorOf(() => detector.detect(images, { scoreThreshold: 2 }))).toBe("TwoStageDetector.detect: invalid scoreThreshold. Expected a number in [0, 1]. Received: scoreThreshold=2.");
     expect(errorOf(() => detector.computeLoss(images, [{ boxes: [[4, 4, 2, 8]], classes: [0] }], true))).toBe(
-      "TwoStageDetector.computeLoss: invalid batch.targets[0].boxes[0]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1. Received: [4,4,2,8].",
+      "TwoStageDetector.computeLoss: invalid batch.targets[0].boxes[0]. Expected pixel [x1, y1, x2, y2] with x2 > x1 and y2 > y1, inside the 32x32 image. Received: [4,4,2,8].",
     );
     expect(errorOf(() => detector.computeLoss(images, [{ boxes: [[4, 4, 12, 8]], classes: [2] }], true))).toBe(
       "TwoStageDetector.computeLoss: invalid batch.targets[0].classes[0]. Expected a class id in [0, 1]. Received: 2.",
