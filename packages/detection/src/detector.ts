@@ -172,7 +172,7 @@ export async function trainDetector(detector: Detector, data: DetectionData, arg
   progress?.setModel(detector.model);
   await progress?.onTrainBegin();
   const history: Record<string, number[]> = {};
-  const weights = detector.model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const weights = detector.model.trainableWeights.map((w) => w.read() as tf.Variable);
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       await progress?.onEpochBegin(epoch);

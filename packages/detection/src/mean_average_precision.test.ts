@@ -1,8 +1,8 @@
 import type { Detections } from "./detector";
+import { cornerIou } from "./iou";
 import {
   averagePrecision,
   averagePrecisionTable,
-  boxIou,
   COCO_IOU_THRESHOLDS,
   COCO_RECALL_THRESHOLDS,
   cocoMeanAveragePrecision,
@@ -41,7 +41,7 @@ describe("IoU convention", () => {
     expect(averagePrecision(dt, gt, { numClasses: 1 }).map).toBe(0);
     expect(averagePrecision(dt, gt, { numClasses: 1, iouThreshold: 1 / 3 }).map).toBe(1);
     expect(cocoMeanAveragePrecision(dt, gt, { numClasses: 1 }).map).toBe(0);
-    expect([boxIou([0, 0, 3, 1], [0, 0, 3, 3]), boxIou([0, 0, 10, 10], [10, 0, 20, 10]), boxIou([3, 3, 3, 3], [3, 3, 3, 3])]).toEqual([1 / 3, 0, 0]);
+    expect([cornerIou([0, 0, 3, 1], [0, 0, 3, 3]), cornerIou([0, 0, 10, 10], [10, 0, 20, 10]), cornerIou([3, 3, 3, 3], [3, 3, 3, 3])]).toEqual([1 / 3, 0, 0]);
     // VOC's boxes are 1-based inclusive: (xmin, ymin, xmax, ymax) = (1, 1, 3, 3) is [0, 0, 3, 3] in
     // pixel xyxy, and then both conventions agree: VOC (1,1,3,1) vs (1,1,3,3) → (3·1)/(3·3) = 1/3.
   });

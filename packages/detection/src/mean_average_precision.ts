@@ -145,19 +145,6 @@ export const COCO_IOU_THRESHOLDS: readonly number[] = Object.freeze([0.5, 0.55, 
  */
 export const COCO_RECALL_THRESHOLDS: readonly number[] = Object.freeze(Array.from({ length: 101 }, (_, i) => (i === 100 ? 1 : i * 0.01)));
 
-/**
- * IoU of two pixel-xyxy boxes as the evaluation counts it: continuous, no "+1" (the formula at the
- * top of this module; the same as `cornerIou` of ./iou, which it calls). 0 when the union is empty.
- *
- * @example
- * boxIou([0, 0, 10, 10], [5, 0, 15, 10])   // 50 / 150 = 1/3
- *
- * Counterpart: pycocotools' `maskUtils.iou` for boxes (after xywh → xyxy); torchvision `box_iou`.
- */
-export function boxIou(a: readonly number[], b: readonly number[]): number {
-  return cornerIou(a, b);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Input checks (at the entry, before any matching)
 
