@@ -133,6 +133,32 @@ describe("compile", () => {
     model.dispose();
   });
 
+  it("takes a loss function marked sparseTargets, with an accuracy that reads class ids or one-hot targets", () => {
+    const model = tinyModel();
+    const dice = Object.assign((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.mean(tf.sub(yTrue, yPred)), { sparseTargets: true as const });
+    compile(model, { loss: dice, metrics: ["accuracy", "mae"] });
+    expect(model.loss).toBe(dice);
+    expect(model.metricsNames).toEqual(["loss", "accuracy", "mae"]);
+    expect(model.metricsNames.map((n) => kerasLogNames(model).get(n))).toEqual(["loss", "accuracy", "mae"]);
+    const accuracy = (model.metrics as unknown[])[0] as (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+    const yPred = tf.tensor2d([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]]);
+    const ids = tf.tensor2d([[0], [1]]);
+    const oneHot = tf.tensor2d([[1, 0, 0], [0, 1, 0]]);
+    const [fromIds, fromOneHot] = [accuracy(ids, yPred), accuracy(oneHot, yPred)];
+    expect(Array.from(fromIds.dataSync())).toEqual([1, 0]);
+    expect(Array.from(fromOneHot.dataSync())).toEqual([1, 0]);
+    tf.dispose([yPred, ids, oneHot, fromIds, fromOneHot]);
+    // "acc" keeps its name; without the mark, "accuracy" is tfjs's, named acc
+    compile(model, { loss: dice, metrics: ["acc"] });
+    expect(model.metricsNames).toEqual(["loss", "acc"]);
+    compile(model, { loss: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.mean(tf.sub(yTrue, yPred)), metrics: ["accuracy"] });
+    expect(model.metrics).toEqual(["accuracy"]);
+    expect(() => compile(model, { loss: Object.assign(dice, { sparseTargets: "yes" }) as never })).toThrow(
+      'compile: invalid loss. Expected its sparseTargets property to be true (the function takes class ids) or false. Received: loss.sparseTargets="yes".',
+    );
+    model.dispose();
+  });
+
   describe("with several outputs", () => {
     /** Input (2) → "dense" (softmax, 3) and "dense_1" (linear, 4). */
     function twoHeads(): tf.LayersModel {

@@ -12,11 +12,46 @@ import { outerModel } from "./outer_model";
 import { setTrainStep } from "./train_step";
 import { checkNumber, checkOptions } from "./validate";
 
-/** A loss or metric function as tfjs calls it: (yTrue, yPred) → loss tensor. */
+/**
+ * A loss or metric function as tfjs calls it: (yTrue, yPred) → loss tensor.
+ *
+ * As a loss, it gets targets of the output's shape: {@link fit} and {@link evaluate} reject other
+ * targets before training. A loss that takes class ids instead (segmentation masks
+ * `[N, H, W]` for an output `[N, H, W, C]`) declares it with `sparseTargets: true`: see
+ * {@link SparseLossFn}.
+ */
 export type LossOrMetricFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
-/** One loss: a Keras loss name ("categorical_crossentropy", "mse", …), a tfjs loss name, or a function. */
-export type LossSpec = string | LossOrMetricFn;
+/**
+ * A loss function that takes class ids as targets, declared by the property `sparseTargets: true`
+ * (Keras's "sparse" losses, for functions). {@link fit} and {@link evaluate} then accept, for the
+ * output `(None, …, C)` it is compiled for, class indices of shape `(None, …)` or `(None, …, 1)`
+ * as well as one-hot targets `(None, …, C)`, from tensors (also `validationData`) and from batch
+ * sources alike. The function receives class ids as float32 of shape `(batch, …, 1)` (the trailing
+ * 1 added where the targets lack it, as tfjs's own sparse loss gets them) or the one-hot targets as
+ * given, so it must take both. With such a loss, the metric "accuracy" ("acc") compares the argmax
+ * of the prediction with the class id, or with the argmax of one-hot targets.
+ *
+ * The losses of @convlab/segmentation (`sparseCategoricalCrossentropy`, `diceLoss`,
+ * `jaccardLoss`) are marked so.
+ *
+ * @example
+ * const maskLoss: SparseLossFn = Object.assign(
+ *   (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.tidy(() => { … }),   // yTrue (batch, H, W, 1) ids or (batch, H, W, C) one-hot
+ *   { sparseTargets: true as const },
+ * );
+ * compile(unet, { optimizer: "adam", loss: maskLoss });
+ * await fit(unet, images, masks, { epochs: 10 });   // masks (N, H, W): class ids
+ * Keras counterpart: none needed, as Keras's `fit` does not check target shapes against the output
+ * (its losses squeeze or expand the last axis themselves); tfjs's `model.fit` does.
+ */
+export type SparseLossFn = LossOrMetricFn & { readonly sparseTargets: true };
+
+/**
+ * One loss: a Keras loss name ("categorical_crossentropy", "mse", …), a tfjs loss name, or a
+ * function; a function marked `sparseTargets: true` ({@link SparseLossFn}) takes class ids as targets.
+ */
+export type LossSpec = string | LossOrMetricFn | SparseLossFn;
 
 /** One metric: a Keras metric name ("accuracy", "acc", "mae", …) or a function. */
 export type MetricSpec = string | LossOrMetricFn;
@@ -142,8 +177,21 @@ function checkOutputKeys(what: string, value: Record<string, unknown>, outputNam
   }
 }
 
+/** Whether a loss is a function that declares class-id targets (`sparseTargets: true`). @internal */
+export function takesClassIds(loss: unknown): loss is SparseLossFn {
+  return typeof loss === "function" && (loss as { sparseTargets?: unknown }).sparseTargets === true;
+}
+
 function resolveLoss(loss: unknown, label = "loss"): string | LossOrMetricFn {
-  if (typeof loss === "function") return loss as LossOrMetricFn;
+  if (typeof loss === "function") {
+    const sparse = (loss as { sparseTargets?: unknown }).sparseTargets;
+    if (sparse !== undefined && typeof sparse !== "boolean") {
+      throw fail(
+        `compile: invalid ${label}. Expected its sparseTargets property to be true (the function takes class ids) or false. Received: ${label}.sparseTargets=${show(sparse)}.`,
+      );
+    }
+    return loss as LossOrMetricFn;
+  }
   if (typeof loss === "string") {
     if (loss in LOSSES) return LOSSES[loss];
     if (TFJS_LOSSES.includes(loss)) return loss;
@@ -304,13 +352,15 @@ function resolveOptimizer(optimizer: unknown): tf.Optimizer {
  *
  * @param model A tfjs LayersModel.
  * @param args `optimizer` ("rmsprop" | "sgd" | "adam", any case, or an optimizer
- *   instance); `loss` (Keras or tfjs name, or function; with several outputs also an array
+ *   instance); `loss` (Keras or tfjs name, or function; a function marked `sparseTargets: true`,
+ *   a {@link SparseLossFn}, takes class ids; with several outputs also an array
  *   in output order or an object by output name); `lossWeights` (array or object by output
  *   name, finite numbers >= 0, default 1 each); `metrics` (names or functions; with several
  *   outputs a flat array for all outputs, one entry per output, or an object by output name).
  * @throws ConvlabError for an unknown loss, metric, optimizer, output name or option (with the
  *   nearest name), a per-output array of the wrong length (naming the outputs), a negative or
- *   non-finite weight, or two metrics of the same name on a model with several outputs.
+ *   non-finite weight, a loss function whose `sparseTargets` is not a boolean, or two metrics of
+ *   the same name on a model with several outputs.
  * @example
  * compile(model, { optimizer: "rmsprop", loss: "categorical_crossentropy", metrics: ["accuracy"] });
  * compile(detector, { loss: ["sparse_categorical_crossentropy", "mse"], lossWeights: [0.8, 0.2], optimizer, metrics: ["accuracy"] });
@@ -337,7 +387,21 @@ export function compile(model: tf.LayersModel, args: CompileArgs): void {
   const losses = resolveLosses(a.loss, outputNames);
   const lossWeights = resolveLossWeights(a.lossWeights, outputNames);
   const perOutput = collectMetrics(a.metrics, outputNames);
-  const resolved = perOutput.map((list) => list.map((m) => resolveMetric(m.given, m.label)));
+  const idAccuracies = new Map<string, LossOrMetricFn>();
+  const resolved = perOutput.map((list, i) => {
+    const metrics = list.map((m) => resolveMetric(m.given, m.label));
+    const shape = model.outputs[i].shape;
+    // tfjs picks the function of "accuracy" from the loss: for any function loss, categorical
+    // accuracy, which reads class ids (…, 1) as one-hot of one class (their argmax is always 0).
+    // For a loss that takes class ids, the targets' shape decides at each step (as Keras 3's
+    // compile does); a (None, …, 1) output keeps tfjs's binary accuracy.
+    if (!takesClassIds(losses[i]) || shape[shape.length - 1] === 1) return metrics;
+    return metrics.map((m) => {
+      if (m !== "accuracy" && m !== "acc") return m;
+      if (!idAccuracies.has(m)) idAccuracies.set(m, classIdAccuracy(m));
+      return idAccuracies.get(m)!;
+    });
+  });
   const optimizer = resolveOptimizer(a.optimizer);
   const several = outputNames.length > 1;
   const keyed = several || lossWeights.some((w) => w !== 1);
@@ -366,6 +430,49 @@ export function compile(model: tf.LayersModel, args: CompileArgs): void {
     );
   }
   records.set(model, { names, losses: losses.map((l) => (typeof l === "string" ? l : undefined)) });
+  acceptClassIds(model);
+}
+
+/**
+ * "accuracy" for an output whose loss takes class ids: categorical accuracy for one-hot targets
+ * (the prediction's last axis), sparse categorical accuracy for class ids (…) or (…, 1).
+ */
+function classIdAccuracy(name: string): LossOrMetricFn {
+  const accuracy = (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor => {
+    const oneHot = yTrue.rank === yPred.rank && yTrue.shape[yTrue.rank - 1] === yPred.shape[yPred.rank - 1];
+    return oneHot ? tf.metrics.categoricalAccuracy(yTrue, yPred) : tf.metrics.sparseCategoricalAccuracy(yTrue, yPred);
+  };
+  Object.defineProperty(accuracy, "name", { value: name });
+  return accuracy;
+}
+
+/**
+ * Lets tfjs's own target check take class ids for the outputs whose loss function declares them
+ * (`sparseTargets: true`). Idempotent; called by {@link compile} and before fit/evaluate hand
+ * tensors to tfjs (for models compiled with tfjs's own `model.compile`). @internal
+ *
+ * tfjs's `fit` / `evaluate` (`standardizeUserData`) check targets against `feedOutputShapes`, and
+ * take (…, 1) instead of (…, C) only for tfjs's own sparse loss (by identity); `fitDataset` /
+ * `evaluateDataset` check nothing. Here the last dimension of such an output's `feedOutputShapes`
+ * entry (read only by those checks) becomes unknown, so tfjs takes ids (…, 1) and one-hot (…, C)
+ * alike and hands them to the loss as given, from tensors as from batch sources; convlab's own
+ * checks keep to those two shapes. This is preferred to converting ids to one-hot in `fit`: the
+ * loss receives the ids it declared it takes, so an ignored class inside [0, C) (which a one-hot
+ * row cannot tell from that class) and ids outside [0, C) keep their meaning, a loss that reads
+ * only ids works, and no (N, …, C) copy of the targets is made.
+ */
+export function acceptClassIds(model: tf.LayersModel): void {
+  // A Sequential trains through its inner functional model, which holds tfjs's compile state.
+  const training = (model instanceof tf.Sequential ? (model as unknown as { model?: unknown }).model : model) as
+    | { feedOutputShapes?: Array<Array<number | null>>; feedLossFns?: unknown[] }
+    | undefined;
+  const shapes = training?.feedOutputShapes;
+  const fns = training?.feedLossFns;
+  if (!Array.isArray(shapes) || !Array.isArray(fns)) return;
+  shapes.forEach((shape, i) => {
+    // A new array: tfjs shares the shape with internalOutputShapes.
+    if (takesClassIds(fns[i]) && shape.length > 1 && shape[shape.length - 1] !== null) shapes[i] = [...shape.slice(0, -1), null];
+  });
 }
 
 /**
@@ -410,6 +517,19 @@ export function tfjsLossNames(callbackModel: tf.LayersModel): Array<string | und
   if (Array.isArray(loss)) return model.outputs.map((_, i) => byName(loss[i]));
   if (isPlainObject(loss)) return model.outputNames.map((name) => byName(loss[name]));
   return model.outputs.map(() => byName(loss));
+}
+
+/**
+ * The loss function of each output of a compiled model, or undefined where the loss was given by
+ * name (read from the model, so also after tfjs's own `model.compile`). @internal
+ */
+export function lossFunctions(callbackModel: tf.LayersModel): Array<LossOrMetricFn | undefined> {
+  const model = outerModel(callbackModel);
+  const loss = (model as unknown as { loss?: unknown }).loss;
+  const fn = (l: unknown): LossOrMetricFn | undefined => (typeof l === "function" ? (l as LossOrMetricFn) : undefined);
+  if (Array.isArray(loss)) return model.outputs.map((_, i) => fn(loss[i]));
+  if (isPlainObject(loss)) return model.outputNames.map((name) => fn(loss[name]));
+  return model.outputs.map(() => fn(loss));
 }
 
 /** Keras's name of a tfjs loss name ("categoricalCrossentropy" → "categorical_crossentropy"). @internal */

@@ -1,11 +1,14 @@
 /**
  * fit / evaluate: inputs checked before tfjs with one-line errors that say
  * how to fix them, Keras-named History and results, the progress lines
- * outside a kernel, sparse labels of shape (N,), no leaked tensors; the same
- * from batch sources (tf.data datasets and a hand-written looping source).
+ * outside a kernel, sparse labels of shape (N,), class ids for a loss function
+ * marked sparseTargets, no leaked tensors; the same from batch sources (tf.data
+ * datasets and a hand-written looping source).
  */
 import * as tf from "@tensorflow/tfjs";
 import { compile } from "./compile";
+import type { LossOrMetricFn, SparseLossFn } from "./compile";
+import { SGD } from "./optimizers";
 import { Batch, BatchSource, evaluate, fit } from "./fit";
 import { resetNames } from "./names";
 import { toCategorical } from "./to_categorical";
@@ -98,6 +101,25 @@ describe("fit", () => {
     expect(loss).toBeCloseTo(history.history.val_loss[1], 5);
     expect(accuracy).toBeCloseTo(history.history.val_accuracy[1], 5);
     tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it("takes int32 class indices with sparse_categorical_crossentropy (tfjs's loss floors float32 only), as tensors and from a batch source", async () => {
+    const model = classifier();
+    compile(model, { optimizer: "sgd", loss: "sparse_categorical_crossentropy", metrics: ["accuracy"] });
+    const { x, labels } = data();
+    const floats = tf.tensor1d(labels);
+    const ints = tf.tensor1d(labels, "int32");
+    const [floatLoss] = await evaluate(model, x, floats, { verbose: 0 });
+    const [intLoss] = await evaluate(model, x, ints, { verbose: 0 });
+    expect(intLoss).toBe(floatLoss);
+    await fit(model, x, ints, { epochs: 1, batchSize: 10, validationData: [x, ints], verbose: 0 });
+    const source = { size: 1, async iterator() { let done = false; return { async next() { if (done) return { done: true as const, value: undefined }; done = true; return { done: false as const, value: { xs: x.clone(), ys: ints.clone() } }; } }; } };
+    const before = tf.memory().numTensors;
+    const history = await fit(model, source, { epochs: 2, verbose: 0 });
+    expect(history.history.loss).toHaveLength(2);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, floats, ints]);
     model.dispose();
   });
 
@@ -790,5 +812,207 @@ describe("fit and evaluate with a batch source", () => {
         "fit: invalid validationData. Expected [xVal, yVal]. Received: validationData=[Tensor<float32>[8,8,8,1]].",
       );
     });
+  });
+});
+
+// ---------------------------------------------------------------- loss functions that take class ids
+
+describe("a loss function marked sparseTargets", () => {
+  // A 1x1 Conv2D with softmax over 3 classes: logits (v, 0, −v) at a pixel of value v.
+  const PIXELS = [0.5, -1, 2, -0.1, 1, -0.5, 0.25, 1.5, -2, 0.75, -0.25, 1];
+  const IDS = [0, 1, 0, 2, 1, 2, 0, 0, 2, 1, 1, 0];
+  const softmax = (v: number): number[] => {
+    const e = [Math.exp(v), 1, Math.exp(-v)];
+    const sum = e[0] + e[1] + e[2];
+    return e.map((u) => u / sum);
+  };
+  const ln = Math.log;
+
+  function pixelModel(): tf.Sequential {
+    const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [2, 2, 1], filters: 3, kernelSize: 1, activation: "softmax" })] });
+    model.layers[0].setWeights([tf.tensor4d([1, 0, -1], [1, 1, 1, 3]), tf.zeros([3])]);
+    return model;
+  }
+
+  /** Mean −log p[class] over pixels, from ids (…, 1) or one-hot (…, C); records the target shapes it is given. */
+  function pixelLoss(seen: number[][] = []): LossOrMetricFn {
+    const pixelCe = (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor => {
+      seen.push(yTrue.shape);
+      return tf.tidy(() => {
+        const classes = yPred.shape[yPred.rank - 1];
+        const oneHot = yTrue.rank === yPred.rank && yTrue.shape[yTrue.rank - 1] === classes ? yTrue : tf.oneHot(tf.cast(tf.reshape(yTrue, [-1]), "int32"), classes);
+        const t = tf.reshape(oneHot, [-1, classes]);
+        return tf.mean(tf.neg(tf.sum(tf.mul(t, tf.log(tf.reshape(yPred, [-1, classes]))), -1)));
+      });
+    };
+    return pixelCe;
+  }
+
+  function marked(seen: number[][] = []): SparseLossFn {
+    return Object.assign(pixelLoss(seen), { sparseTargets: true as const });
+  }
+
+  let x: tf.Tensor4D;
+  let ids: tf.Tensor3D;
+  let column: tf.Tensor4D;
+  let oneHot: tf.Tensor4D;
+  beforeAll(() => {
+    x = tf.tensor4d(PIXELS, [3, 2, 2, 1]);
+    ids = tf.tensor3d(IDS, [3, 2, 2]);
+    column = ids.reshape([3, 2, 2, 1]);
+    oneHot = tf.oneHot(tf.tensor1d(IDS, "int32"), 3).toFloat().reshape([3, 2, 2, 3]);
+  });
+  afterAll(() => tf.dispose([x, ids, column, oneHot]));
+
+  it("trains and evaluates from class ids (N, H, W) or (N, H, W, 1) and one-hot tensors; evaluate gives the loss of predict", async () => {
+    const seen: number[][] = [];
+    const loss = marked(seen);
+    const model = pixelModel();
+    compile(model, { optimizer: SGD({ learningRate: 0.1 }), loss, metrics: ["accuracy"] });
+    const [evaluated, accuracy] = await evaluate(model, x, ids, { verbose: 0 });
+    // the loss gets the ids with tfjs's trailing 1, not a one-hot copy
+    expect(seen).toEqual([[3, 2, 2, 1]]);
+    const predicted = model.predict(x) as tf.Tensor;
+    const byLoss = loss(column, predicted);
+    // to the last bit: evaluate weighs each batch's value by its size, (3·L) / 3 in float32
+    const averaged = tf.tidy(() => tf.div(tf.mul(3, byLoss), 3));
+    expect(evaluated).toBe(averaged.dataSync()[0]);
+    const probabilities = PIXELS.map(softmax);
+    expect(evaluated).toBeCloseTo(IDS.reduce((sum, c, i) => sum - ln(probabilities[i][c]), 0) / IDS.length, 6);
+    // accuracy compares the argmax with the class id: logits (v, 0, −v) pick class 0 or 2; 8 of 12
+    // match (tfjs's choice for a function loss, categorical accuracy, would give the 7 of class 0)
+    const argmax = PIXELS.map((v) => (v > 0 ? 0 : 2));
+    expect(IDS.filter((c, i) => c === argmax[i])).toHaveLength(8);
+    expect(accuracy).toBeCloseTo(8 / 12, 6);
+    expect(await evaluate(model, x, column, { verbose: 0 })).toEqual([evaluated, accuracy]);
+    const [fromOneHot, accuracyOneHot] = await evaluate(model, x, oneHot, { verbose: 0 });
+    expect(fromOneHot).toBeCloseTo(evaluated, 6);
+    expect(accuracyOneHot).toBe(accuracy);
+    tf.dispose([predicted, byLoss, averaged]);
+
+    // fit reports the loss of the one batch before its update; validationData takes ids too
+    const history = await fit(model, x, ids, { epochs: 2, batchSize: 3, validationData: [x, ids], verbose: 0 });
+    expect(Object.keys(history.history)).toEqual(["loss", "accuracy", "val_loss", "val_accuracy"]);
+    expect(history.history.loss[0]).toBeCloseTo(evaluated, 6);
+    const [after] = await evaluate(model, x, ids, { verbose: 0 });
+    expect(after).toBeLessThan(evaluated);
+    expect(history.history.val_loss[1]).toBeCloseTo(after, 6);
+
+    // nothing leaks: a second fit and evaluate leave the count unchanged
+    const before = tf.memory().numTensors;
+    await fit(model, x, ids, { epochs: 1, validationSplit: 0.34, verbose: 0 });
+    await evaluate(model, x, column, { verbose: 0 });
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it("trains and evaluates from a batch source of class ids as from the tensors", async () => {
+    const seen: number[][] = [];
+    const fromTensors = pixelModel();
+    const fromSource = pixelModel();
+    compile(fromTensors, { optimizer: SGD({ learningRate: 0.1 }), loss: marked(), metrics: ["accuracy"] });
+    compile(fromSource, { optimizer: SGD({ learningRate: 0.1 }), loss: marked(seen), metrics: ["accuracy"] });
+    const [loss, accuracy] = await evaluate(fromSource, loopSource(x, ids, 3), { verbose: 0 });
+    expect(seen).toEqual([[3, 2, 2, 1]]);
+    expect([loss, accuracy]).toEqual(await evaluate(fromTensors, x, ids, { verbose: 0 }));
+    const ht = await fit(fromTensors, x, ids, { epochs: 3, batchSize: 2, shuffle: false, validationData: [x, oneHot], verbose: 0 });
+    const hs = await fit(fromSource, loopSource(x, ids, 2), { epochs: 3, validationData: loopSource(x, oneHot, 3), verbose: 0 });
+    expect(Object.keys(hs.history)).toEqual(Object.keys(ht.history));
+    for (const key of Object.keys(ht.history)) ht.history[key].forEach((v, i) => expect(hs.history[key][i]).toBeCloseTo(v, 5));
+    expect(seen).toContainEqual([2, 2, 2, 1]); // training batches: ids with the trailing 1
+    expect(seen).toContainEqual([3, 2, 2, 3]); // validation batches: one-hot as given
+    // ids (batch, H, W, 1) from a source, and tensor validationData, too
+    const before = tf.memory().numTensors;
+    await fit(fromSource, loopSource(x, column, 2), { epochs: 1, validationData: [x, ids], verbose: 0 });
+    const [fromColumns] = await evaluate(fromSource, loopSource(x, column, 3), { verbose: 0 });
+    const [fromIds] = await evaluate(fromSource, x, ids, { verbose: 0 });
+    expect(fromColumns).toBe(fromIds);
+    expect(tf.memory().numTensors).toBe(before);
+    fromTensors.dispose();
+    fromSource.dispose();
+  });
+
+  it("says what it takes in one line: class indices or one-hot, for tensors and batches", async () => {
+    const model = pixelModel();
+    compile(model, { loss: marked() });
+    const wide = tf.zeros([3, 2, 2, 2]);
+    const small = tf.zeros([3, 1, 2]);
+    await expect(fit(model, x, wide)).rejects.toThrow(
+      'fit: invalid y. Expected class indices of shape (None, 2, 2) or one-hot (None, 2, 2, 3) for loss "pixelCe". Received: y with shape (3, 2, 2, 2).',
+    );
+    await expect(evaluate(model, x, small)).rejects.toThrow(
+      'evaluate: invalid y. Expected class indices of shape (None, 2, 2) or one-hot (None, 2, 2, 3) for loss "pixelCe". Received: y with shape (3, 1, 2).',
+    );
+    await expect(fit(model, x, ids, { validationData: [x, wide] })).rejects.toThrow(
+      'fit: invalid validationData[1]. Expected class indices of shape (None, 2, 2) or one-hot (None, 2, 2, 3) for loss "pixelCe". Received: validationData[1] with shape (3, 2, 2, 2).',
+    );
+    await expect(fit(model, loopSource(x, wide, 2))).rejects.toThrow(
+      'fit: invalid batch from the source. Expected ys of class indices of shape (None, 2, 2) or one-hot (None, 2, 2, 3) for loss "pixelCe", received (2, 2, 2, 2).',
+    );
+    await expect(evaluate(model, loopSource(x, small, 3))).rejects.toThrow(
+      'evaluate: invalid batch from the source. Expected ys of class indices of shape (None, 2, 2) or one-hot (None, 2, 2, 3) for loss "pixelCe", received (3, 1, 2).',
+    );
+    await expect(fit(model, x, [1, 2] as never)).rejects.toThrow(
+      "fit: invalid y. Expected a tf.Tensor of class indices of shape (None, 2, 2) or one-hot (None, 2, 2, 3). Received: y=[1,2].",
+    );
+    tf.dispose([wide, small]);
+    model.dispose();
+  });
+
+  it("keeps a loss function without the mark to targets of the output's shape", async () => {
+    const model = pixelModel();
+    compile(model, { loss: pixelLoss() });
+    const hint = "One-hot encode them with toCategorical(y, 3), or, if the loss function takes class ids, mark it with sparseTargets: true.";
+    await expect(fit(model, x, ids)).rejects.toThrow(`fit: invalid y. Expected shape (None, 2, 2, 3), received (3, 2, 2). ${hint}`);
+    await expect(evaluate(model, x, column)).rejects.toThrow(`evaluate: invalid y. Expected shape (None, 2, 2, 3), received (3, 2, 2, 1). ${hint}`);
+    await expect(fit(model, loopSource(x, ids, 2))).rejects.toThrow(
+      "fit: invalid batch from the source. Expected ys of shape (None, 2, 2, 3), received (2, 2, 2). These look like class indices: one-hot encode them in the source, or, if the loss function takes class ids, mark it with sparseTargets: true.",
+    );
+    // and tfjs's own check still applies
+    expect(() => model.evaluate(x, column)).toThrow(/expected a batch of elements where each example has shape \[2,2,3\]/);
+    // one-hot targets train as before
+    const [loss] = await evaluate(model, x, oneHot, { verbose: 0 });
+    const marked3 = pixelModel();
+    compile(marked3, { loss: marked() });
+    expect(await evaluate(marked3, x, ids, { verbose: 0 })).toEqual([loss]);
+    model.dispose();
+    marked3.dispose();
+  });
+
+  it("checks each output of a model with several outputs against its own loss", async () => {
+    resetNames();
+    const input = tf.input({ shape: [2, 2, 1] });
+    const classes = tf.layers.conv2d({ filters: 3, kernelSize: 1, activation: "softmax", name: "classes" }).apply(input) as tf.SymbolicTensor;
+    const depth = tf.layers.conv2d({ filters: 1, kernelSize: 1, name: "depth" }).apply(input) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: [classes, depth] });
+    compile(model, { optimizer: "sgd", loss: { classes: marked(), depth: "mse" }, lossWeights: { depth: 0.5 }, metrics: { classes: "accuracy" } });
+    const depths = tf.zeros([3, 2, 2, 1]);
+    const [total, classLoss, depthLoss, accuracy] = await evaluate(model, x, { classes: ids, depth: depths }, { verbose: 0 });
+    expect(total).toBeCloseTo(classLoss + 0.5 * depthLoss, 5);
+    expect(accuracy).toBeGreaterThanOrEqual(0);
+    const h = await fit(model, x, [ids, depths], { epochs: 1, batchSize: 3, verbose: 0 });
+    expect(Object.keys(h.history)).toEqual(["loss", "classes_loss", "depth_loss", "classes_accuracy"]);
+    const wide = tf.zeros([3, 2, 2, 2]);
+    await expect(fit(model, x, [wide, depths])).rejects.toThrow(
+      'fit: invalid y[0]. Expected class indices of shape (None, 2, 2) or one-hot (None, 2, 2, 3) for loss "pixelCe". Received: y[0] with shape (3, 2, 2, 2).',
+    );
+    await expect(fit(model, x, [ids, oneHot])).rejects.toThrow('fit: invalid y[1]. Expected shape (None, 2, 2, 1) for loss "mean_squared_error", received (3, 2, 2, 3).');
+    tf.dispose([depths, wide]);
+    model.dispose();
+  });
+
+  it("takes class ids in tfjs's own fit after compile, and in fit after tfjs's own compile", async () => {
+    const a = pixelModel();
+    compile(a, { optimizer: "sgd", loss: marked() });
+    const h = await a.fit(x, column, { epochs: 1, batchSize: 3, verbose: 0 });
+    const b = pixelModel();
+    b.compile({ optimizer: "sgd", loss: marked() });
+    const hb = await fit(b, x, ids, { epochs: 1, batchSize: 3, verbose: 0 });
+    expect(hb.history.loss[0]).toBeCloseTo(h.history.loss[0] as number, 6);
+    // recompiled without the mark, tfjs checks the output's shape again
+    b.compile({ optimizer: "sgd", loss: pixelLoss() });
+    expect(() => b.evaluate(x, column)).toThrow(/expected a batch of elements where each example has shape \[2,2,3\]/);
+    a.dispose();
+    b.dispose();
   });
 });

@@ -8,7 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { fail, show } from "@convlab/engine";
 import { formatTime, formatValue, ProgressBar } from "./callbacks";
-import { kerasLogNames, kerasLossName, tfjsLossNames, toKerasLogs } from "./compile";
+import { acceptClassIds, kerasLogNames, kerasLossName, lossFunctions, takesClassIds, tfjsLossNames, toKerasLogs } from "./compile";
+import type { LossOrMetricFn } from "./compile";
 import { checkBoolean, checkNumber, checkOptions, pyShape } from "./validate";
 
 /** A callback for {@link fit}: a tf.Callback (ProgressBar, EarlyStopping, …) or tfjs's `{ onEpochEnd(epoch, logs) {…} }` object. */
@@ -92,7 +93,9 @@ export interface EvaluateArgs {
  * targets `ys` matching the model's output and loss. One tensor each, or for a model with several
  * inputs (outputs) an array in model order or a map by input (output) name, as tf.data's `{ xs, ys }`.
  * Class indices of shape (batch,) are accepted for "sparse_categorical_crossentropy" and for a
- * (None, 1) output (binary labels), as Keras does; each output is checked against its own loss.
+ * (None, 1) output (binary labels), as Keras does; for a loss function marked `sparseTargets: true`
+ * ({@link SparseLossFn}), class indices (batch, …) or (batch, …, 1) as well as one-hot targets. Each
+ * output is checked against its own loss.
  */
 export interface Batch {
   xs: tf.Tensor | tf.Tensor[] | { [inputName: string]: tf.Tensor };
@@ -202,20 +205,54 @@ function checkX(unit: string, name: string, x: unknown, expected: Shape, dtype: 
   return x;
 }
 
-/** Checks targets against the output shape and the loss; says what to do when labels are not one-hot. */
-function checkY(unit: string, name: string, y: unknown, expected: Shape, loss: string | undefined, samples: number, xName: string): tf.Tensor {
+/** What a loss that takes class ids accepts, for messages: `class indices of shape (None, 4, 4) or one-hot (None, 4, 4, 3)`. */
+function classIdsText(expected: Shape): string {
+  return `class indices of shape ${pyShape(expected.slice(0, -1))} or one-hot ${pyShape(expected)}`;
+}
+
+/** ` for loss "dice"`: a loss function by its name, nothing when it has none. */
+function forFunction(fn: LossOrMetricFn): string {
+  return fn.name ? ` for loss ${JSON.stringify(fn.name)}` : "";
+}
+
+/** The targets a loss function marked sparseTargets takes: class ids (…) or (…, 1), or one-hot (…, C). */
+function classIdsOrOneHot(shape: ReadonlyArray<number>, expected: Shape): boolean {
+  const base = expected.slice(0, -1);
+  return matches(shape, base) || matches(shape, [...base, 1]) || matches(shape, expected);
+}
+
+/** The hint for class ids given to a loss function without sparseTargets. */
+const MARK_HINT = "or, if the loss function takes class ids, mark it with sparseTargets: true";
+
+/**
+ * Checks targets against the output shape and the loss (`loss` its tfjs name, `fn` a loss
+ * function); says what to do when labels are not one-hot.
+ */
+function checkY(unit: string, name: string, y: unknown, expected: Shape, loss: string | undefined, fn: LossOrMetricFn | undefined, samples: number, xName: string): tf.Tensor {
+  const ids = takesClassIds(fn);
   if (!isTensor(y)) {
     const bytes = bytesLike(y);
     const classes = expected[expected.length - 1];
+    const what = ids ? classIdsText(expected) : `shape ${pyShape(expected)}`;
     if (bytes) {
       const how =
-        loss === "sparseCategoricalCrossentropy" ? `${name}.toTensor("float32")` : classes !== null && classes > 1 ? `toCategorical(${name}, ${classes})` : `${name}.toTensor("float32")`;
-      throw fail(`${unit}: invalid ${name}. Expected a tf.Tensor of shape ${pyShape(expected)}. Received: ${name}=${bytes.label}; convert it, e.g. ${how}.`);
+        loss === "sparseCategoricalCrossentropy" || ids
+          ? `${name}.toTensor("float32")`
+          : classes !== null && classes > 1
+            ? `toCategorical(${name}, ${classes})`
+            : `${name}.toTensor("float32")`;
+      throw fail(`${unit}: invalid ${name}. Expected a tf.Tensor of ${what}. Received: ${name}=${bytes.label}; convert it, e.g. ${how}.`);
     }
-    throw fail(`${unit}: invalid ${name}. Expected a tf.Tensor of shape ${pyShape(expected)}. Received: ${name}=${show(y)}.`);
+    throw fail(`${unit}: invalid ${name}. Expected a tf.Tensor of ${what}. Received: ${name}=${show(y)}.`);
   }
   if (y.shape[0] !== samples) {
     throw fail(`${unit}: invalid ${name}. Expected ${samples} samples, as ${xName} has. Received: ${name} with shape ${pyShape(y.shape)}.`);
+  }
+  if (ids) {
+    if (!classIdsOrOneHot(y.shape, expected)) {
+      throw fail(`${unit}: invalid ${name}. Expected ${classIdsText(expected)}${forFunction(fn)}. Received: ${name} with shape ${pyShape(y.shape)}.`);
+    }
+    return y;
   }
   const classes = expected[expected.length - 1];
   const kerasLoss = loss ? kerasLossName(loss) : undefined;
@@ -238,7 +275,7 @@ function checkY(unit: string, name: string, y: unknown, expected: Shape, loss: s
     if (looksLikeIndices && loss === "categoricalCrossentropy" && classes !== null && classes > 1) {
       hint = ` These look like class indices: use toCategorical(${name}, ${classes}), or loss "sparse_categorical_crossentropy".`;
     } else if (looksLikeIndices && classes !== null && classes > 1) {
-      hint = ` One-hot encode them with toCategorical(${name}, ${classes}).`;
+      hint = fn ? ` One-hot encode them with toCategorical(${name}, ${classes}), ${MARK_HINT}.` : ` One-hot encode them with toCategorical(${name}, ${classes}).`;
     }
     throw fail(`${unit}: invalid ${name}. Expected shape ${pyShape(expected)}${kerasLoss ? ` for loss "${kerasLoss}"` : ""}, received ${pyShape(y.shape)}.${hint}`);
   }
@@ -248,7 +285,10 @@ function checkY(unit: string, name: string, y: unknown, expected: Shape, loss: s
 interface Prepared {
   x: tf.Tensor | tf.Tensor[];
   y: tf.Tensor | tf.Tensor[];
-  /** Tensors made here (targets given without the output's trailing 1, reshaped to (N, …, 1)), disposed after the call. */
+  /**
+   * Tensors made here (targets given without the output's trailing 1, e.g. class ids (N, H, W)
+   * for a loss that takes them, reshaped to (N, …, 1)), disposed after the call.
+   */
   temporaries: tf.Tensor[];
 }
 
@@ -292,18 +332,29 @@ function prepare(unit: string, model: tf.LayersModel, x: unknown, y: unknown, na
   });
   const ys = targetList(unit, model, y, names.y);
   const losses = tfjsLossNames(model);
+  const fns = lossFunctions(model);
   // Every target is checked before any is reshaped: a later bad target leaves nothing to dispose.
-  const checked = ys.map((yi, i) => checkY(unit, outputs.length === 1 ? names.y : `${names.y}[${i}]`, yi, outputs[i].shape, losses[i], samples, names.x));
+  const checked = ys.map((yi, i) => checkY(unit, outputs.length === 1 ? names.y : `${names.y}[${i}]`, yi, outputs[i].shape, losses[i], fns[i], samples, names.x));
+  // tfjs checks the targets again: let it take class ids for a loss that declares them (already
+  // so after convlab's compile; this covers tfjs's own model.compile).
+  acceptClassIds(model);
   const temporaries: tf.Tensor[] = [];
   const checkedY = checked.map((t, i) => {
-    if (t.shape.length === outputs[i].shape.length - 1) {
-      // Class indices (N,) for a sparse loss, or targets (N, …) for a (None, …, 1) output: tfjs
-      // wants the trailing 1 where Keras also takes them without.
-      const reshaped = t.reshape([...t.shape, 1]);
-      temporaries.push(reshaped);
-      return reshaped;
+    let y = t;
+    if (y.shape.length === outputs[i].shape.length - 1) {
+      // Class indices (N, …) for a sparse loss (by name or a function marked sparseTargets), or
+      // targets (N, …) for a (None, …, 1) output: tfjs wants the trailing 1 where Keras also takes
+      // them without.
+      y = y.reshape([...y.shape, 1]);
+      temporaries.push(y);
     }
-    return t;
+    if (losses[i] === "sparseCategoricalCrossentropy" && y.dtype !== "float32") {
+      // Integer class ids (masks are int32): tfjs's sparse loss floors its targets, which only
+      // float32 allows; Keras takes any dtype.
+      y = y.toFloat();
+      temporaries.push(y);
+    }
+    return y;
   });
   return { x: inputs.length === 1 ? checkedX[0] : checkedX, y: outputs.length === 1 ? checkedY[0] : checkedY, temporaries };
 }
@@ -393,8 +444,9 @@ function batchTensors(unit: string, from: string, key: "xs" | "ys", value: unkno
 
 /**
  * Checks one batch against the model and returns what tfjs takes: class indices of shape
- * (batch,) reshaped to (batch, 1) where the output is (None, …, 1) or the loss sparse (tfjs needs the
- * trailing 1; Keras does not). The replaced tensors are disposed; on an error every tensor of the
+ * (batch, …) reshaped to (batch, …, 1) where the output is (None, …, 1) or the loss sparse (by name,
+ * or a function marked sparseTargets, which gets ids in the same form as from tensors; tfjs needs
+ * the trailing 1; Keras does not). The replaced tensors are disposed; on an error every tensor of the
  * batch is disposed (the batch was handed over), so nothing leaks.
  */
 function checkBatch(unit: string, model: tf.LayersModel, value: unknown, from: string): { xs: tf.Tensor | tf.Tensor[]; ys: tf.Tensor | tf.Tensor[] } {
@@ -424,14 +476,20 @@ function checkBatch(unit: string, model: tf.LayersModel, value: unknown, from: s
       if (x.shape[0] !== samples) throw fail(`${unit}: invalid batch from ${from}. Expected ${samples} samples in ${label}, as in xs[0]. Received: shape ${pyShape(x.shape)}.`);
     });
     const losses = tfjsLossNames(model);
+    const fns = lossFunctions(model);
     const reshape = ys.map((y, i) => {
       const label = ys.length === 1 ? "ys" : `ys[${i}]`;
       const loss = losses[i];
+      const fn = fns[i];
       const kerasLoss = loss ? ` for loss "${kerasLossName(loss)}"` : "";
       const expected = model.outputs[i].shape;
       if (y.shape[0] !== samples) throw fail(`${unit}: invalid batch from ${from}. Expected ${samples} samples in ${label}, as xs has. Received: ${label} with shape ${pyShape(y.shape)}.`);
       const classes = expected[expected.length - 1];
       const indices = y.shape.length === expected.length - 1 && matches(y.shape, expected.slice(0, -1));
+      if (takesClassIds(fn)) {
+        if (classIdsOrOneHot(y.shape, expected)) return indices;
+        throw fail(`${unit}: invalid batch from ${from}. Expected ${label} of ${classIdsText(expected)}${forFunction(fn)}, received ${pyShape(y.shape)}.`);
+      }
       if (loss === "sparseCategoricalCrossentropy") {
         if (indices) return true;
         if (matches(y.shape, [...expected.slice(0, -1), 1])) return false;
@@ -449,15 +507,25 @@ function checkBatch(unit: string, model: tf.LayersModel, value: unknown, from: s
         hint =
           loss === "categoricalCrossentropy"
             ? ` These look like class indices: one-hot encode them in the source, or use loss "sparse_categorical_crossentropy".`
-            : " These look like class indices: one-hot encode them in the source.";
+            : fn
+              ? ` These look like class indices: one-hot encode them in the source, ${MARK_HINT}.`
+              : " These look like class indices: one-hot encode them in the source.";
       }
       throw fail(`${unit}: invalid batch from ${from}. Expected ${label} of shape ${pyShape(expected)}${kerasLoss}, received ${pyShape(y.shape)}.${hint}`);
     });
     const outYs = ys.map((y, i) => {
-      if (!reshape[i]) return y;
-      const column = y.reshape([...y.shape, 1]);
-      y.dispose();
-      return column;
+      let out = y;
+      if (reshape[i]) {
+        out = y.reshape([...y.shape, 1]);
+        y.dispose();
+      }
+      if (losses[i] === "sparseCategoricalCrossentropy" && out.dtype !== "float32") {
+        // Integer class ids, as in prepare: tfjs's sparse loss needs float32.
+        const floats = out.toFloat();
+        out.dispose();
+        out = floats;
+      }
+      return out;
     });
     return { xs: xs.length === 1 ? xs[0] : xs, ys: outYs.length === 1 ? outYs[0] : outYs };
   } catch (error) {
@@ -553,7 +621,12 @@ function commonFitOptions(unit: string, a: Record<string, unknown>): { epochs: n
  * Integer class labels with "categorical_crossentropy" get a hint to use
  * `toCategorical`; with "sparse_categorical_crossentropy" labels of shape
  * (N,) are accepted as Keras does, and so are targets of shape (N,) for a
- * (None, 1) output (binary labels for a Dense(1) sigmoid).
+ * (None, 1) output (binary labels for a Dense(1) sigmoid). A loss function
+ * marked `sparseTargets: true` ({@link SparseLossFn}, e.g. the segmentation
+ * losses) takes class indices (N, H, W) or (N, H, W, 1) for an output
+ * (None, H, W, C), as well as one-hot targets:
+ *
+ * `fit: invalid y. Expected class indices of shape (None, 128, 128) or one-hot (None, 128, 128, 3) for loss "dice". Received: y with shape (8, 64, 64).`
  *
  * A model with several outputs takes `y` as an array in output order or an
  * object keyed by output name, each checked against its output and loss; the
@@ -589,7 +662,8 @@ export async function fit(model: tf.LayersModel, x: tf.Tensor | tf.Tensor[], y: 
  * `fit: invalid batch from the source. Expected xs of shape (None, 150, 150, 3), received (20, 150, 150, 1).`
  *
  * Targets of shape (batch,) are taken for "sparse_categorical_crossentropy" and for a (None, 1)
- * output (binary labels), as Keras does. fit disposes every batch after its step.
+ * output (binary labels), as Keras does, and class indices (batch, …) or (batch, …, 1) or one-hot
+ * targets for a loss function marked `sparseTargets: true`. fit disposes every batch after its step.
  *
  * @param model A compiled LayersModel (see {@link compile}).
  * @param source The training batches: a {@link BatchSource} or a tf.data.Dataset yielding `{ xs, ys }`.

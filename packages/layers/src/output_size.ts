@@ -11,6 +11,10 @@
  * | valid   | `floor((n − k') / s) + 1` | `0, 0`                                             |
  * | same    | `ceil(n / s)`            | `total = max((out − 1)·s + k' − n, 0)`: `floor(total/2)`, the rest after |
  * | full    | `floor((n + k' − 2) / s) + 1` (`n + k − 1` when `s = d = 1`) | `k' − 1, k' − 1` |
+ *
+ * A transposed convolution (`Conv2DTranspose`) runs the other way: {@link convTransposeOutputSize}
+ * gives the size it outputs, one of the sizes a convolution with the same kernel, stride and
+ * padding maps back to `n`.
  */
 import { expectOneOf, fail, show } from "@convlab/engine";
 import { checkOptions } from "./validate";
@@ -32,6 +36,20 @@ export interface ConvOutputSizeArgs {
   strides?: SizePair;
   /** Spacing between kernel taps (atrous convolution), a positive integer or `[rows, cols]`. Default 1. */
   dilation?: SizePair;
+}
+
+/** Options of {@link convTransposeOutputSize}: `Conv2DTranspose`'s geometry arguments. */
+export interface ConvTransposeOutputSizeArgs {
+  /** `"valid"` (Keras's default) or `"same"`. */
+  padding?: PoolPadding;
+  /** Step of the kernel over the output, a positive integer or `[rows, cols]`. Default 1. */
+  strides?: SizePair;
+  /**
+   * Keras's `output_padding`: extra rows (columns) on the bottom (right) of the output, to pick
+   * one of the `s` output sizes that a stride-`s` convolution maps back to `n`; an integer in
+   * `[0, s − 1]` or `[rows, cols]`. Default none (Keras's `None`: the size of the formulas below).
+   */
+  outputPadding?: SizePair;
 }
 
 /** Options of {@link poolOutputSize}. */
@@ -106,6 +124,81 @@ export function convPadding(inputSize: SizePair, kernelSize: SizePair, args: Con
   const geometry = convGeometry("convPadding", inputSize, kernelSize, args);
   const [rows, cols] = geometry.map((g): [number, number] => [g.before, g.after]);
   return Array.isArray(inputSize) ? [rows, cols] : rows;
+}
+
+/**
+ * The output length of a transposed convolution (`Conv2DTranspose`) along one dimension:
+ * Keras's `deconv_output_length` (no dilation: tfjs's `Conv2DTranspose` has none).
+ *
+ * Without `outputPadding` (Keras's default):
+ * - `valid`: `n·s + max(k − s, 0)`, i.e. `(n − 1)·s + k` when `k ≥ s` (every input cell spreads
+ *   a `k`-wide copy of the kernel, `s` apart), and `n·s` when `k < s`;
+ * - `same`: `n·s` (independent of the kernel).
+ *
+ * With `outputPadding = p` (`0 ≤ p < s`): `(n − 1)·s + k + p` (`valid`) and
+ * `(n − 1)·s + (k mod 2) + p` (`same`, Keras's `k − 2·floor(k/2)`).
+ *
+ * Either way the result `m` is a size that a convolution with the same kernel, stride and padding
+ * maps back to `n` (`convOutputSize(m, k, { padding, strides }) === n`): a transposed convolution
+ * undoes the shape change of its convolution. Several `m` do (`s` of them), which is why Keras
+ * has `output_padding` to choose.
+ *
+ * @param inputSize `n`, a positive integer, or `[rows, cols]` (then the result is a pair too).
+ * @param kernelSize `k`, a positive integer or `[rows, cols]`.
+ * @param args `padding` (default `"valid"`), `strides` (default 1), `outputPadding` (default none).
+ * @returns The output length, or `[rows, cols]` when `inputSize` is a pair.
+ * @throws ConvlabError on a non-positive or non-integer size or stride, an unknown padding or
+ *   option, an `outputPadding` outside `[0, s − 1]`, or `padding: "same"` with an even kernel and
+ *   `outputPadding` 0 (Keras's formula then gives `(n − 1)·s`, which a "same" convolution maps
+ *   to `n − 1`: TensorFlow rejects that layer when it runs).
+ *
+ * ```ts
+ * convTransposeOutputSize(7, 3, { strides: 2 });                     // 15: (7 − 1)·2 + 3
+ * convTransposeOutputSize(7, 2, { strides: 2 });                     // 14: U-Net's up-convolution
+ * convTransposeOutputSize(16, 4, { strides: 2, padding: "same" });   // 32: FCN's ×2 upsampling
+ * convTransposeOutputSize(7, 3, { strides: 2, padding: "same", outputPadding: 0 }); // 13
+ * convTransposeOutputSize([4, 6], 16, { strides: 8, padding: "same" }); // [32, 48]
+ * ```
+ *
+ * Keras equivalent: the shape `keras.layers.Conv2DTranspose(filters, kernel_size, strides,
+ * padding, output_padding)` reports (`keras.src.utils.conv_utils.deconv_output_length`).
+ */
+export function convTransposeOutputSize(inputSize: number, kernelSize: number, args?: ConvTransposeOutputSizeArgs): number;
+export function convTransposeOutputSize(inputSize: [number, number], kernelSize: SizePair, args?: ConvTransposeOutputSizeArgs): [number, number];
+export function convTransposeOutputSize(inputSize: SizePair, kernelSize: SizePair, args?: ConvTransposeOutputSizeArgs): number | [number, number];
+export function convTransposeOutputSize(inputSize: SizePair, kernelSize: SizePair, args: ConvTransposeOutputSizeArgs = {}): number | [number, number] {
+  const unit = "convTransposeOutputSize";
+  checkOptions(unit, args, ["padding", "strides", "outputPadding"]);
+  const padding = expectOneOf(unit, "padding", args.padding ?? "valid", POOL_PADDINGS);
+  const n = sizePair(unit, "inputSize", inputSize);
+  const k = sizePair(unit, "kernelSize", kernelSize);
+  const s = sizePair(unit, "strides", args.strides ?? 1);
+  const p = args.outputPadding === undefined ? undefined : outputPaddingPair(unit, args.outputPadding, s, args.strides ?? 1);
+  const out = [0, 1].map((i) => {
+    if (p === undefined) return padding === "valid" ? n[i] * s[i] + Math.max(k[i] - s[i], 0) : n[i] * s[i];
+    return (n[i] - 1) * s[i] + (padding === "valid" ? k[i] : k[i] % 2) + p[i];
+  }) as [number, number];
+  if (padding === "same" && p !== undefined && [0, 1].some((i) => k[i] % 2 === 0 && p[i] === 0)) {
+    throw fail(
+      `${unit}: invalid outputPadding. Expected an outputPadding of at least 1 with padding "same" and an even kernel ` +
+        `(Keras's (n − 1)·s + outputPadding would give a size that a "same" convolution maps back to n − 1). ` +
+        `Received: outputPadding=${show(args.outputPadding)}, kernelSize=${show(kernelSize)}. Leave outputPadding out for n·s.`,
+    );
+  }
+  return Array.isArray(inputSize) ? out : out[0];
+}
+
+/** `outputPadding` as `[rows, cols]`, each in `[0, s − 1]` (Keras: "Strides must be greater than output padding"). */
+function outputPaddingPair(unit: string, value: unknown, s: [number, number], stridesShown: unknown): [number, number] {
+  const ok = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
+  const pair: [unknown, unknown] | undefined = ok(value) ? [value, value] : Array.isArray(value) && value.length === 2 && ok(value[0]) && ok(value[1]) ? [value[0], value[1]] : undefined;
+  if (pair === undefined || (pair[0] as number) >= s[0] || (pair[1] as number) >= s[1]) {
+    throw fail(
+      `${unit}: invalid outputPadding. Expected an integer in [0, strides − 1] or a [rows, cols] pair of them, smaller than the strides. ` +
+        `Received: outputPadding=${show(value)} with strides=${show(stridesShown)}.`,
+    );
+  }
+  return pair as [number, number];
 }
 
 /**
