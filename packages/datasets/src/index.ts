@@ -40,3 +40,7 @@ export { syntheticScenes, SCENE_SHAPES, SCENE_BACKGROUNDS, DEFAULT_SCENE_CLASSES
 export type { SyntheticScenes, SyntheticScenesArgs, SceneTensors, SceneShape, SceneBackground } from "./synthetic_scenes";
 export { readVocXml, readCocoJson, readYoloTxt, VOC_CLASS_NAMES } from "./annotations";
 export type { ReadVocXmlArgs, VocAnnotation, VocObject, CocoDataset, CocoImage, CocoCategory, ReadYoloTxtArgs, YoloAnnotation } from "./annotations";
+export { vocPalette, VOC_SEGMENTATION_CLASSES, VOC_VOID } from "./palette";
+export type { Palette } from "./palette";
+export { loadSegmentationFolder } from "./segmentation_folder";
+export type { LoadSegmentationFolderArgs, SegmentationFolder } from "./segmentation_folder";

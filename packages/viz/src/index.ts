@@ -42,3 +42,5 @@ export type { ConfusionMatrixArgs, Labels, Normalize } from "./confusion_matrix"
 export { summaryHtml } from "./summary_html";
 export type { SummaryTable } from "./summary_html";
 export { plugin } from "./plugin";
+export { colorizeMask, overlayMask, maskLegend } from "./masks";
+export type { ColorizeMaskArgs, OverlayMaskArgs, MaskLegendArgs, RgbColor } from "./masks";
