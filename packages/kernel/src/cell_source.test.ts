@@ -1,4 +1,4 @@
-import { cellLineOf, markStatements } from "./cell_source";
+import { cellLineOf, hasTopLevelAwait, markStatements } from "./cell_source";
 
 describe("markStatements", () => {
   it("spells out shorthand properties (tslab misses names of earlier cells in them), keeping columns mappable", () => {
@@ -35,5 +35,17 @@ describe("cellLineOf", () => {
   });
   it("is undefined before any marker", () => {
     expect(cellLineOf("x();\n/*@cl:2*/y();", 1, 1)).toBeUndefined();
+  });
+});
+
+describe("hasTopLevelAwait", () => {
+  it("finds awaits outside functions, nested ones included, and ignores those inside functions and classes", () => {
+    expect(hasTopLevelAwait("const v = await f();")).toBe(true);
+    expect(hasTopLevelAwait("const v = await (await it.iterator()).next();")).toBe(true);
+    expect(hasTopLevelAwait("for await (const x of xs) {}")).toBe(true);
+    expect(hasTopLevelAwait("if (a) { exports.v = g(await h()); }")).toBe(true);
+    expect(hasTopLevelAwait("async function f() { await g(); }\nconst h = async () => await g();")).toBe(false);
+    expect(hasTopLevelAwait("class A { async m() { await g(); } }")).toBe(false);
+    expect(hasTopLevelAwait("const await_ = 1; exports.x = 'await';")).toBe(false);
   });
 });

@@ -96,3 +96,22 @@ export function cellLineOf(generated: string, line: number, column: number): num
   }
   return undefined;
 }
+
+/**
+ * True when the generated JavaScript of a cell awaits at its top level (an `await` or a
+ * `for await` outside any function or class), so it must run inside an async wrapper.
+ *
+ * tslab's own flag comes from TypeScript's "await is only allowed in async functions" diagnostic
+ * and misses nested awaits: `const v = await (await it.iterator()).next();` was run in a plain
+ * function, a SyntaxError ("missing ) after argument list"). The generated code is the truth.
+ */
+export function hasTopLevelAwait(generated: string): boolean {
+  const file = ts.createSourceFile("cell.js", generated, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
+  const visit = (node: ts.Node): boolean => {
+    if (ts.isFunctionLike(node) || ts.isClassLike(node)) return false;
+    if (ts.isAwaitExpression(node)) return true;
+    if (ts.isForOfStatement(node) && node.awaitModifier) return true;
+    return ts.forEachChild(node, visit) ?? false;
+  };
+  return visit(file);
+}

@@ -9,7 +9,7 @@ import { inspect } from "util";
 import * as vm from "vm";
 import { createConverter, Converter, Diagnostic, SideOutput } from "tslab/dist/converter";
 import { printQuickInfo } from "tslab/dist/inspect";
-import { cellLineOf, markStatements } from "./cell_source";
+import { cellLineOf, hasTopLevelAwait, markStatements } from "./cell_source";
 import { CellScope, cellScope, guardTfjsTraining, guardTimers, KernelInterrupt } from "./interrupt";
 
 /** A failed cell, as sent in Jupyter `error` messages. */
@@ -79,7 +79,8 @@ export class Executor {
       return { ok: true, value: undefined, hasValue: false };
     }
     const generated = converted.output;
-    const prefix = `(${converted.hasToplevelAwait ? "async " : ""}function(exports, require) { `;
+    const isAsync = converted.hasToplevelAwait || hasTopLevelAwait(generated);
+    const prefix = `(${isAsync ? "async " : ""}function(exports, require) { `;
     const wrapped = `${prefix}${generated}\n})(${GLOBAL}.exports, ${GLOBAL}.require)`;
     this.cells.set(count, { source: source.split("\n"), generated, lines: generated.split("\n").length, prefix: prefix.length });
     const scope: CellScope = { interrupted: false, aborted: false };
@@ -91,7 +92,7 @@ export class Executor {
       const result = cellScope.run(scope, () =>
         vm.runInThisContext(wrapped, { filename: `convlab-cell-${count}`, breakOnSigint: true }),
       );
-      if (converted.hasToplevelAwait) await Promise.race([result, stopped]);
+      if (isAsync) await Promise.race([result, stopped]);
     } catch (error) {
       if (scope.interrupted) scope.aborted = true;
       // Keep what the cell declared: values assigned before the failure stay usable.

@@ -68,6 +68,12 @@ describe("kernel protocol", () => {
     expect(result(outputs)).toEqual({ "text/plain": "'{\"steps\":7}'" });
   });
 
+  it("runs a nested top-level await, which tslab alone runs in a plain function (a SyntaxError)", async () => {
+    const { reply, outputs } = await kernel.execute("const source = { async iterator() { return { async next() { return 42; } }; } };\nconst first = await (await source.iterator()).next();\nfirst + 1");
+    expect(reply.content.status).toBe("ok");
+    expect(result(outputs)).toEqual({ "text/plain": "43" });
+  });
+
   it("reports a failing cell with ename, evalue and a traceback in cell lines; cells sent right after it run", async () => {
     const failing = kernel.execute('function check(x: number) {\n  if (x > 1) {\n    throw new RangeError("too big: " + x);\n  }\n}\ncheck(1);\ncheck(5);');
     const following = kernel.execute("6 * 7");

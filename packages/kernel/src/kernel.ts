@@ -127,6 +127,9 @@ export class Kernel {
       }
     } catch (error) {
       this.log(`error handling ${msg.header.msg_type}: ${(error as Error)?.stack ?? error}`);
+      // A defect of the kernel itself must still end the request: without a reply the notebook
+      // (and `convlab run`) would wait for this cell forever.
+      if (msg.header.msg_type === "execute_request") this.fail(msg, this.executionCount, internalError(error));
     } finally {
       this.publish("status", { execution_state: "idle" }, msg);
     }
@@ -343,4 +346,14 @@ export class Kernel {
   private log(text: string): void {
     this.realStderr(`[convlab kernel] ${text}\n`);
   }
+}
+
+/** A defect of the kernel while running a cell, as the cell's error: it names itself as one, and asks for a report. */
+function internalError(error: unknown): CellError {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    ename: "KernelError",
+    evalue: `the convlab kernel failed while running this cell (${message}). The kernel is still running; please report this with the cell.`,
+    traceback: [`KernelError: ${message}`, ...(error instanceof Error && error.stack ? error.stack.split("\n").slice(1, 6) : [])],
+  };
 }
