@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 # Debian packages: Jupyter Notebook + nbclient/nbconvert (run with /usr/bin/python3);
 # g++ and oneDNN for the engine's native kernels; Cairo, Pango and the image libraries that
 # `canvas` (@convlab/viz) builds against when its prebuilt binary cannot be downloaded;
-# Fashion-MNIST, the lessons' data when MNIST cannot be downloaded.
+# Fashion-MNIST, the lessons' data when MNIST cannot be downloaded. With --test (npm test) also
+# Chromium and the Liberation fonts of its screenshots: the browser test drives Debian's Chromium
+# through playwright-core (browsers cannot be downloaded here); `npm start` does not need them.
 debs=(jupyter-notebook python3-nbclient jupyter-nbconvert jupyter-client python3-nbformat g++ make libdnnl-dev
   pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev dataset-fashion-mnist)
+if [ "${1:-}" = "--test" ]; then debs+=(chromium fonts-liberation); fi
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
