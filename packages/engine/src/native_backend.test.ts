@@ -130,6 +130,15 @@ describeNative("native backend", () => {
     await compare(() => tf.gather(tf.range(0, 24, 1, "int32").reshape([6, 4]), tf.tensor1d([3, 1], "int32")).toFloat());
   });
 
+  it("split along each axis, by sizes, by count and with -1, and the gradient of concatenate (U-Net skips)", async () => {
+    await compare(() => {
+      const x = r([2, 6, 5, 4], 13);
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.concat([a, b], 3).mul(x.slice([0, 0, 0, 0], [2, 6, 5, 4])).sum();
+      const [ga, gb] = tf.grads(f)([x.slice([0, 0, 0, 0], [2, 6, 5, 1]), x.slice([0, 0, 0, 1], [2, 6, 5, 3])]);
+      return [...tf.split(x, [1, 3], 3), ...tf.split(x, 2, 1), ...tf.split(x, [2, -1, 1], 2), ...tf.split(x, 2, 0), ga, gb];
+    });
+  });
+
   it("gather with an index out of range fails as the cpu backend does", async () => {
     const run = () => tf.tidy(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([0, 3], "int32")));
     await tf.setBackend("cpu");

@@ -201,7 +201,7 @@ function exposeShared(args: KernelArgs, out: TensorInfo | TensorInfo[]): void {
 }
 
 /** Native kernels: each returns undefined when it does not take the case, and the cpu kernel runs. */
-function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | undefined> {
+function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | TensorInfo[] | undefined> {
   const conv = (args: KernelArgs, fused: boolean, depthwise = false): TensorInfo | undefined => {
     const { inputs, backend, attrs = {} } = args;
     const { x, filter, bias, preluActivationWeights } = inputs;
@@ -375,6 +375,32 @@ function nativeKernels(): Record<string, (args: KernelArgs) => TensorInfo | unde
     Sum: (args) => reduceSum(args),
     Conv2D: (args) => conv(args, false),
     FusedConv2D: (args) => conv(args, true),
+    // The gradient of Concatenate (every U-Net skip): tfjs's cpu kernel slices element by element
+    // (about 3 µs an element, 8.4 of 10.5 s of a U-Net training step at batch 16); here each part is
+    // copied as contiguous runs of `size · inner` values.
+    SplitV: ({ inputs, backend, attrs = {} }) => {
+      const { x } = inputs;
+      const xv = backend.f32(x);
+      if (!xv) return undefined;
+      const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0];
+      const dim = x.shape[axis];
+      const sizes = tf.backend_util.prepareSplitSize(x, attrs.numOrSizeSplits, axis);
+      const outer = size(x.shape.slice(0, axis));
+      const inner = size(x.shape.slice(axis + 1));
+      let offset = 0;
+      return sizes.map((part: number) => {
+        const run = part * inner;
+        const out = backend.pool.take(outer * run);
+        for (let o = 0; o < outer; o++) {
+          const from = (o * dim + offset) * inner;
+          out.set(xv.subarray(from, from + run), o * run);
+        }
+        offset += part;
+        const shape = [...x.shape];
+        shape[axis] = part;
+        return backend.output(shape, out);
+      });
+    },
     Conv2DBackpropInput: ({ inputs, backend, attrs = {} }) => {
       const { dy, filter } = inputs;
       if (attrs.dataFormat === "NCHW") return undefined;
