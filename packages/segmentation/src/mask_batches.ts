@@ -8,7 +8,7 @@ import type { ImageDataGenerator } from "@convlab/augmentation";
 import { augmentWithTargets } from "@convlab/augmentation";
 import { Random, expectBoolean, expectNumber, expectOptions, expectSeed } from "@convlab/engine";
 import type { Batch, BatchSource } from "@convlab/layers";
-import { checkMasks } from "./masks";
+import { checkMasks, readShaped } from "./masks";
 
 /** Options of {@link maskBatches}. */
 export interface MaskBatchesArgs {
@@ -73,8 +73,9 @@ export function maskBatches(images: tf.Tensor | { data: Uint8Array | Float32Arra
   checkMasks(UNIT, { images, masks, numClasses, ignoreClass: args.ignoreClass });
 
   const [n, h, w, c] = images.shape as number[];
-  const pixels = readFloats(images);
-  const ids = Int32Array.from(readValues(masks));
+  // Copies, so a later change or dispose of the caller's tensors does not reach the batches.
+  const pixels = Float32Array.from(readShaped(UNIT, "images", images).values());
+  const ids = Int32Array.from(readShaped(UNIT, "masks", masks).values());
   const augment = args.augment;
   const rng = new Random(seed);
 
@@ -114,13 +115,4 @@ export function maskBatches(images: tf.Tensor | { data: Uint8Array | Float32Arra
       };
     },
   };
-}
-
-/** The values of a tensor or array, read once: copies, so later changes or a dispose of the caller's tensor do not reach the batches. */
-function readValues(value: tf.Tensor | { data: ArrayLike<number> }): ArrayLike<number> {
-  return value instanceof tf.Tensor ? value.dataSync() : value.data;
-}
-
-function readFloats(value: tf.Tensor | { data: ArrayLike<number> }): Float32Array {
-  return Float32Array.from(readValues(value));
 }

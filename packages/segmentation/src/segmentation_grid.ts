@@ -7,6 +7,7 @@ import type { Palette } from "@convlab/datasets";
 import { expectBoolean, expectNumber, expectOptions, fail, show } from "@convlab/engine";
 import { colorizeMask, imageGrid, overlayMask } from "@convlab/viz";
 import type { Figure, ImageArray } from "@convlab/viz";
+import { readShaped } from "./masks";
 import { MeanIoU } from "./metrics";
 
 /** A batch of masks or images: a tensor or a `{data, shape}` array such as datasets' `Uint8Tensor`. */
@@ -74,7 +75,7 @@ export function segmentationGrid(images: Batch, options: SegmentationGridArgs): 
   const imageValues = imagePixels(images);
   const imageSize = imageValues.length / n;
   const channels = imageSize / (h * w);
-  const maskValues = columns.map(([, masks]) => values(masks));
+  const maskValues = columns.map(([name, masks]) => Float32Array.from(readShaped(UNIT, name, masks).values()));
   const tiles: ImageArray[] = [];
   const captions: string[] = [];
   const [imageName, truthName] = args.columnNames ?? ["image", "truth"];
@@ -110,15 +111,9 @@ function pickIndices(args: SegmentationGridArgs, n: number): number[] {
   return Array.from({ length: Math.min(count, n) }, (_, i) => i);
 }
 
-/** A batch's values as one flat array (read once; a tensor's values are copied out of it). */
-function values(batch: Batch): Float32Array {
-  const data = batch instanceof tf.Tensor ? batch.dataSync() : batch.data;
-  return data instanceof Float32Array ? data : Float32Array.from(data);
-}
-
 /** The images' values: float32 stays float ([0, 1]), anything else becomes bytes (0–255), as viz reads them. */
 function imagePixels(batch: Batch): Float32Array | Uint8Array {
-  const data = batch instanceof tf.Tensor ? batch.dataSync() : batch.data;
+  const data = readShaped(UNIT, "images", batch).values();
   if (data instanceof Float32Array || data instanceof Uint8Array) return data;
   return batch instanceof tf.Tensor && batch.dtype === "float32" ? Float32Array.from(data) : Uint8Array.from(data);
 }
