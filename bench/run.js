@@ -8,6 +8,7 @@
  *   node bench/run.js [--rounds 3] [--seconds 10] [--backends native,wasm] [--models first,deep] [--no-torch]
  *   node bench/run.js augment [--rounds 3] [--seconds 5]     (bench/augment.js)
  *   node bench/run.js applications [--models MobileNetV2,…]  (bench/applications.js)
+ *   node bench/run.js classroom [--kernels 1,2,4]              (bench/classroom.js)
  */
 "use strict";
 const { spawnSync } = require("child_process");
@@ -24,6 +25,11 @@ if (args[0] === "augment") {
 if (args[0] === "applications") {
   // npm run bench -- applications: Keras application models against torchvision (bench/applications.js).
   require("./applications").main(args.slice(1));
+  return;
+}
+if (args[0] === "classroom") {
+  // npm run bench -- classroom: lesson 1 trained in 1, 2 and 4 kernels at once (bench/classroom.js).
+  require("./classroom").main(args.slice(1));
   return;
 }
 const opt = (name, fallback) => {

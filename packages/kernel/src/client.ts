@@ -604,6 +604,8 @@ export class KernelClient {
     if (!this.exited) {
       this.signalGroup("SIGKILL");
       await this.waitExit(5_000);
+    } else {
+      this.killOrphans();
     }
     this.close();
   }
@@ -611,7 +613,22 @@ export class KernelClient {
   /** Synchronous last resort for the process `exit` hook. @internal */
   killSync(): void {
     if (!this.exited) this.signalGroup("SIGKILL");
+    else this.killOrphans();
     this.close();
+  }
+
+  /**
+   * A kernel that died on its own (SIGKILL, out of memory, `process.exit()`)
+   * leaves what it started in its process group: kill the group, and only the
+   * group (the pid itself may already belong to another process).
+   */
+  private killOrphans(): void {
+    if (this.closed || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, "SIGKILL");
+    } catch {
+      // The group is empty.
+    }
   }
 
   private signalGroup(signal: NodeJS.Signals): void {

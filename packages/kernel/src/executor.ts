@@ -3,13 +3,14 @@
  * keeping declarations across cells) and reports failures the way Jupyter
  * expects: an exception name, a value, and a traceback in cell lines.
  */
-import Module, { createRequire } from "module";
+import Module from "module";
 import * as path from "path";
 import { inspect } from "util";
 import * as vm from "vm";
 import { createConverter, Converter, Diagnostic, SideOutput } from "tslab/dist/converter";
 import { printQuickInfo } from "tslab/dist/inspect";
 import { cellLineOf, hasTopLevelAwait, markStatements } from "./cell_source";
+import { forwardTypeResolution, notebookRequire } from "./module_paths";
 import { CellScope, cellScope, guardTfjsTraining, guardTimers, KernelInterrupt } from "./interrupt";
 
 /** A failed cell, as sent in Jupyter `error` messages. */
@@ -30,6 +31,11 @@ const KERNEL_MODULES: Record<string, () => unknown> = {
   tslab: () => require("tslab"),
   "@convlab/kernel": () => require("./index"),
 };
+
+/** The TypeScript module tslab's converter type-checks with (its own copy, found from tslab). */
+function tslabTypeScript(): { sys: unknown } {
+  return require(require.resolve("@tslab/typescript-for-tslab", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+}
 
 interface RanCell {
   source: string[];
@@ -53,8 +59,9 @@ export class Executor {
 
   constructor(private readonly cwd: string) {
     guardTimers();
+    forwardTypeResolution(tslabTypeScript(), cwd);
     this.converter = createConverter({ isJS: false, isBrowser: false });
-    this.cellRequire = this.wrapRequire(createRequire(path.join(cwd, "__convlab__.js")), cwd);
+    this.cellRequire = this.wrapRequire(notebookRequire(cwd), cwd);
     const store = this.exports;
     const exportsProxy = new Proxy(store, {
       // tslab emits named imports as defineProperty getters; keep them rewritable.
@@ -235,7 +242,7 @@ export class Executor {
     const mod = new Module(filename, module) as NodeModule & { _compile(code: string, file: string): void; paths: string[] };
     mod.filename = filename;
     mod.paths = (Module as any)._nodeModulePaths(path.dirname(filename));
-    (mod as any).require = this.wrapRequire(createRequire(filename), path.dirname(filename));
+    (mod as any).require = this.wrapRequire(notebookRequire(path.dirname(filename)), path.dirname(filename));
     mod._compile(code, filename);
     this.sideModules.set(filename, mod);
     return mod.exports;

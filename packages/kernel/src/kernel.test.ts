@@ -211,6 +211,9 @@ describe("plugins", () => {
   it("discovers an installed plugin, reports a broken one and keeps running", async () => {
     const kernel = await KernelClient.start({ cwd: folder });
     try {
+      // The banner names the plugins that activated (the broken one is not among them).
+      expect(kernel.kernelInfo.banner).toMatch(/; plugins: (.+, )?convlab-test-greeting:plugin(, .+)?$/);
+      expect(kernel.kernelInfo.banner).not.toContain("convlab-test-broken");
       const first = await kernel.execute('({ kind: "greeting", name: "Ada" })');
       expect(first.reply.content.status).toBe("ok");
       expect(result(first.outputs)).toEqual({ "text/html": "<b>Hello, Ada</b>", "text/plain": "Hello, Ada" });

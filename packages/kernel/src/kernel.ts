@@ -79,6 +79,7 @@ export class Kernel {
     this.executor = new Executor(this.cwd);
     this.plugins = await activatePlugins(this.cwd, this.renderers);
     for (const status of this.plugins) if (!status.ok) this.log(describeFailure(status));
+    this.log(`plugins: ${this.activePlugins()}`);
     this.captureOutput();
     this.flushBeforeExit();
     process.on("SIGINT", () => this.executor.interrupt());
@@ -208,7 +209,7 @@ export class Kernel {
         // tslab's combination that gives TypeScript highlighting in Notebook 6 and JupyterLab
         codemirror_mode: { mode: "typescript", name: "javascript", typescript: true },
       },
-      banner: `convlab ${VERSION}: TypeScript on tslab, Node ${process.version}`,
+      banner: `convlab ${VERSION}: TypeScript on tslab, Node ${process.version}; plugins: ${this.activePlugins()}`,
       help_links: [],
     };
   }
@@ -223,6 +224,8 @@ export class Kernel {
       this.pluginsReported = true;
       for (const status of this.plugins) if (!status.ok) this.stream("stderr", `${describeFailure(status)}\n`, msg);
     }
+    // Sent before the cell starts: a cell that never yields (or a kernel killed in it) still shows what it printed first.
+    await this.out.flushed();
     const outcome = await this.executor.execute(code, count);
     if (outcome.ok) {
       if (outcome.hasValue && !silent) {
@@ -341,6 +344,12 @@ export class Kernel {
       clearTimeout(force);
       process.exit(0);
     }
+  }
+
+  /** The ids of the plugins that activated, for the banner and the log: a topic installed later shows up after a restart. */
+  private activePlugins(): string {
+    const ids = this.plugins.filter((status) => status.ok).map((status) => status.id);
+    return ids.length > 0 ? ids.join(", ") : "none";
   }
 
   private log(text: string): void {

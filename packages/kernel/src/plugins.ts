@@ -9,6 +9,7 @@ import * as fs from "fs";
 import { createRequire } from "module";
 import * as path from "path";
 import { display, DisplayHandle, MimeBundle, newDisplay, Renderer } from "./display";
+import { moduleFolders } from "./module_paths";
 
 /** What `activate` receives. */
 export interface PluginContext {
@@ -58,19 +59,18 @@ export interface PluginPackage {
 
 /**
  * Packages declaring a convlab plugin in every `node_modules` from `from`
- * up to the root; the nearest copy of a name wins, as Node resolves it.
+ * up to the root, then in the kernel's installation (see ./module_paths);
+ * the nearest copy of a name wins, as cells resolve it.
  */
-export function discoverPlugins(from: string): PluginPackage[] {
+export function discoverPlugins(from: string, installDir?: string): PluginPackage[] {
   const found = new Map<string, PluginPackage>();
-  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    const modules = path.join(dir, "node_modules");
+  for (const modules of moduleFolders(from, installDir)) {
     for (const pkgDir of packageDirs(modules)) {
       const manifest = readManifest(pkgDir);
       if (manifest?.convlab?.plugin && typeof manifest.name === "string" && !found.has(manifest.name)) {
         found.set(manifest.name, { name: manifest.name, dir: pkgDir });
       }
     }
-    if (path.dirname(dir) === dir) break;
   }
   return [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
 }

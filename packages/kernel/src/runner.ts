@@ -495,6 +495,8 @@ export async function runNotebook(notebook: string, options: RunOptions = {}): P
         }
         if (error instanceof KernelDiedError) {
           outputs.push(syntheticError("DeadKernelError", `${error.reason} while running this cell`));
+          cell.execution_count = count;
+          run.executionCount = count;
           done("died");
           const saved = save();
           const stderr = error.stderrTail.length > 0 ? `; its stderr ended with: ${JSON.stringify(stripAnsi(error.stderrTail[error.stderrTail.length - 1]).trim().slice(0, 200))}` : "";

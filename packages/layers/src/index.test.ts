@@ -6,7 +6,7 @@ import * as layers from "./index";
 
 describe("@convlab/layers entry", () => {
   it("exports the public API", () => {
-    for (const name of ["summary", "summaryTable", "resetNames", "compile", "fit", "evaluate", "toCategorical", "RMSprop", "SGD", "Adam"]) {
+    for (const name of ["summary", "summaryTable", "resetNames", "clearSession", "compile", "fit", "evaluate", "toCategorical", "RMSprop", "SGD", "Adam"]) {
       expect(typeof (layers as Record<string, unknown>)[name]).toBe("function");
     }
     for (const name of ["SpatialDropout2D", "spatialDropout2d", "Normalization", "normalization", "convolve", "pool", "convOutputSize", "poolOutputSize"]) {

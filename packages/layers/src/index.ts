@@ -16,6 +16,7 @@
 import type { ConvlabPlugin } from "@convlab/kernel";
 
 export { resetNames } from "./names";
+export { clearSession } from "./clear_session";
 export { summary, summaryTable } from "./summary";
 export type { SummaryTable, SummaryArgs } from "./summary";
 export { compile } from "./compile";
