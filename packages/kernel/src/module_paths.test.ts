@@ -47,7 +47,7 @@ describe("notebookRequire", () => {
   it("reports a missing package from the notebook's folder, as Node would", () => {
     const { home, kernelDir } = layout();
     expect(() => notebookRequire(home, kernelDir)("not-installed-anywhere")).toThrow(
-      new RegExp(`Cannot find module 'not-installed-anywhere'[^]*${path.join(home, "__convlab__.js")}`),
+      /Cannot find module 'not-installed-anywhere'[^]*student[\\/]__convlab__\.js/, // Node's absolute path, or jest's relative one
     );
   });
 });
