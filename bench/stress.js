@@ -19,6 +19,7 @@ const ROOT = path.resolve(__dirname, "..");
 const NOTEBOOKS = path.join(ROOT, "notebooks");
 const { KernelClient, defaultCliPath, stripAnsi } = require(path.join(ROOT, "packages/kernel/dist/client.js"));
 const { paramEnvName } = require(path.join(ROOT, "packages/kernel/dist/params.js"));
+const { readNotebook, cellSource } = require(path.join(ROOT, "packages/kernel/dist/notebook_file.js"));
 
 // Measured after every run; declares nothing, so it can run again in the same kernel.
 const PROBE = [
@@ -60,10 +61,7 @@ function paramsEnv(name, full) {
 }
 
 function codeCells(file) {
-  const nb = JSON.parse(fs.readFileSync(file, "utf8"));
-  return nb.cells
-    .filter((cell) => cell.cell_type === "code")
-    .map((cell) => (Array.isArray(cell.source) ? cell.source.join("") : cell.source));
+  return readNotebook(file).cells.filter((cell) => cell.cell_type === "code").map(cellSource);
 }
 
 /** "TypeError: x is not defined" from a failed execute, or the kernel's death. */

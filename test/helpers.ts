@@ -34,3 +34,14 @@ export function lessonNotebooks(): string[] {
 export function joined(value: string | string[] | undefined): string {
   return Array.isArray(value) ? value.join("") : value ?? "";
 }
+
+/** Writes a notebook of code cells for the convlab kernel to `file`. */
+export function writeCodeNotebook(file: string, sources: string[]): void {
+  const notebook = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: "convlab", display_name: "TypeScript (convlab)", language: "typescript" } },
+    cells: sources.map((source, i) => ({ cell_type: "code", id: `cell-${i}`, metadata: {}, execution_count: null, outputs: [], source })),
+  };
+  fs.writeFileSync(file, JSON.stringify(notebook));
+}

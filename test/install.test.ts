@@ -13,7 +13,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { createRequire } from "module";
 import * as path from "path";
-import { joined, ROOT, tmpDir } from "./helpers";
+import { joined, ROOT, tmpDir, writeCodeNotebook } from "./helpers";
 
 const TFJS = "@tensorflow/tfjs@4.22.0";
 /** conv2d 3·3·1·8 + 8 = 80; dense (13·13·8)·10 + 10 = 13,530. */
@@ -119,15 +119,7 @@ beforeAll(() => {
   const install = run("npm", ["install", ...FLAGS, ...packed.map((t) => path.join(tarballs, t.filename)), TFJS], folder);
   measured.push(`npm install kernel engine layers tfjs: ${install.seconds.toFixed(1)} s`);
   run(path.join(folder, "node_modules", ".bin", "convlab"), ["install", "--jupyter-path", jupyterPath], folder);
-  fs.writeFileSync(
-    notebook,
-    JSON.stringify({
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: { kernelspec: { name: "convlab", display_name: "TypeScript (convlab)", language: "typescript" } },
-      cells: CELLS.map((source, i) => ({ cell_type: "code", id: `cell-${i}`, metadata: {}, execution_count: null, outputs: [], source })),
-    }),
-  );
+  writeCodeNotebook(notebook, CELLS);
   const r = execute(notebook, jupyterPath, outDir, "before-viz");
   before = r.cells;
   beforeRun = r.run;

@@ -7,7 +7,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { CLI, convlab, joined, tmpDir } from "./helpers";
+import { CLI, convlab, joined, tmpDir, writeCodeNotebook } from "./helpers";
 
 const CELLS = [
   'import * as tf from "@tensorflow/tfjs";\nimport { param } from "@convlab/kernel";\nimport "@convlab/layers";\nconst FILTERS = param("filters", 8);',
@@ -26,13 +26,7 @@ it("serves a notebook in a student's home from a system-wide kernelspec, as anot
 
   const home = path.join(root, "home", "student");
   fs.mkdirSync(home, { recursive: true });
-  const notebook = {
-    cells: CELLS.map((source, i) => ({ cell_type: "code", id: `c${i}`, metadata: {}, source, outputs: [], execution_count: null })),
-    metadata: { kernelspec: { name: "convlab", display_name: "TypeScript (convlab)", language: "typescript" } },
-    nbformat: 4,
-    nbformat_minor: 5,
-  };
-  fs.writeFileSync(path.join(home, "lesson.ipynb"), JSON.stringify(notebook));
+  writeCodeNotebook(path.join(home, "lesson.ipynb"), CELLS);
 
   // As root (CI), run Jupyter as `nobody`, whose home is the student's folder, when the
   // installation is readable by others (a clone under /root is not: then as root, with that home).

@@ -5,13 +5,13 @@
  *
  * Times are printed, never asserted.
  */
-import { ChildProcess, spawn } from "child_process";
+import type { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { KernelClient, defaultCliPath } from "./client";
 import type { Message } from "./wire";
-import { CellSpec, alive, childPids, nbformatCheck, readJson, streamText, waitFor, writeFixture } from "./testing/notebook_fixtures";
+import { CellSpec, CliRun, alive, childPids, nbformatCheck, readJson, runCli, streamText, waitFor, writeFixture } from "./testing/notebook_fixtures";
 
 const CLI = defaultCliPath();
 const TIME = String.raw`\d+\.\d\d s`;
@@ -19,34 +19,6 @@ const TIME = String.raw`\d+\.\d\d s`;
 const children: ChildProcess[] = [];
 /** Processes to SIGKILL (with their process group) after each test, if still alive. */
 const leftovers: number[] = [];
-
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** Date.now() at the runner's `exit` event. */
-  exitedAt: number;
-}
-
-/** Runs `node dist/cli.js run ...args` in `cwd`; `onStdout` sees stdout as it grows. (As in runner.test.ts.) */
-function runCli(args: string[], cwd: string, onStdout?: (text: string, child: ChildProcess) => void): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "run", ...args], { cwd, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
-    children.push(child);
-    let stdout = "";
-    let stderr = "";
-    let exitedAt = 0;
-    child.stdout!.on("data", (chunk) => {
-      stdout += chunk;
-      onStdout?.(stdout, child);
-    });
-    child.stderr!.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("exit", () => (exitedAt = Date.now()));
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, exitedAt }));
-  });
-}
 
 /** Live (non-zombie) processes whose process group is `pgid`, from /proc. The kernel leads its own group. */
 function groupMembers(pgid: number): number[] {
@@ -115,7 +87,7 @@ describe("a kernel killed with SIGKILL in the middle of a cell", () => {
     let killedAt = 0;
     let partialAfterCell1: any;
     let watching = false;
-    const run = runCli(["nb.ipynb"], dir, (stdout) => {
+    const run = runCli(["nb.ipynb"], dir, { children, onStdout: (stdout) => {
       if (watching || !stdout.includes("[1/3] cell 1")) return;
       watching = true;
       void (async () => {
@@ -139,7 +111,7 @@ describe("a kernel killed with SIGKILL in the middle of a cell", () => {
         killedAt = Date.now();
         process.kill(kernelPid, "SIGKILL");
       })();
-    });
+    } });
     const result = await run;
     return { result, kernelPid, killedAt, partialAfterCell1, output };
   }
@@ -261,7 +233,7 @@ describe("two convlab run processes at once", () => {
       for (const pid of childPids(child.pid!)) if (!kernels.has(pid)) (kernels.add(pid), leftovers.push(pid));
     };
     const started = Date.now();
-    const runs = await Promise.all([runCli(["a.ipynb", ...extra], dir, watch), runCli(["b.ipynb", ...extra], dir, watch)]);
+    const runs = await Promise.all([runCli(["a.ipynb", ...extra], dir, { children, onStdout: watch }), runCli(["b.ipynb", ...extra], dir, { children, onStdout: watch })]);
     console.log(`[faults] two runners${extra.length ? ` (${extra.join(" ")})` : ""}: both done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     for (const [run, name] of [[runs[0], "a.ipynb"], [runs[1], "b.ipynb"]] as const) {
       expect(run.stderr).toBe("");

@@ -2,7 +2,7 @@
  * `convlab run`: argument parsing (pure), then whole runs through the real
  * kernel spawned from dist/cli.js (build it first: `npm run build -w @convlab/kernel`).
  */
-import { ChildProcess, spawn } from "child_process";
+import type { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -16,6 +16,7 @@ import {
   childPids,
   nbformatCheck,
   readJson,
+  runCli,
   streamText,
   waitFor,
   writeFixture,
@@ -177,30 +178,6 @@ describe("runMain: bad input exits 2 before anything runs", () => {
 const children: ChildProcess[] = [];
 const kernelPids: number[] = [];
 
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node dist/cli.js run ...args` in `cwd`; `onStdout` sees stdout as it grows. */
-function runCli(args: string[], cwd: string, env: Record<string, string> = {}, onStdout?: (text: string, child: ChildProcess) => void): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "run", ...args], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    children.push(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (chunk) => {
-      stdout += chunk;
-      onStdout?.(stdout, child);
-    });
-    child.stderr!.on("data", (chunk) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
 const TIME = String.raw`\d+\.\d\d s`;
 
 afterEach(async () => {
@@ -229,7 +206,7 @@ describe("convlab run through the kernel", () => {
   it("runs each notebook; a failing one stops at its cell with one line, the next still runs, exit 1", async () => {
     writeFixture(dir, "fail.ipynb", FAILING_CELLS);
     writeFixture(dir, "ok.ipynb", OK_CELLS);
-    const run = await runCli(["fail.ipynb", "ok.ipynb", "--param", "epochs=3", "--out", "out"], dir, { CONVLAB_EXPORTED: "from-shell" });
+    const run = await runCli(["fail.ipynb", "ok.ipynb", "--param", "epochs=3", "--out", "out"], dir, { children, env: { CONVLAB_EXPORTED: "from-shell" } });
 
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
@@ -399,7 +376,7 @@ describe("convlab run through the kernel", () => {
     ]);
     let kernelPid: number | undefined;
     let signalled = false;
-    const run = await runCli(["long.ipynb"], dir, {}, (stdout, child) => {
+    const run = await runCli(["long.ipynb"], dir, { children, onStdout: (stdout, child) => {
       if (!signalled && stdout.includes("[1/3] cell 1")) {
         signalled = true;
         kernelPid = childPids(child.pid!)[0];
@@ -407,7 +384,7 @@ describe("convlab run through the kernel", () => {
         // Let cell 2 start and print before the runner is interrupted.
         setTimeout(() => child.kill("SIGINT"), 1000);
       }
-    });
+    } });
     expect(run.code).toBe(130);
     expect(run.stderr).toBe("convlab run: long.ipynb interrupted (SIGINT) at cell 2. Executed notebook written to long.out.ipynb.\n");
     expect(run.stdout).toMatch(new RegExp(`  \\[2/3\\] cell 2  ${TIME}  interrupted\n$`));

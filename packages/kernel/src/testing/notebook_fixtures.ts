@@ -2,9 +2,10 @@
  * Fixture notebooks for the runner and notebook_file tests, built from small
  * JSON objects and written into a temporary folder by each test.
  */
-import { execFileSync } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { defaultCliPath } from "../client";
 import type { NbCell, NbOutput, Notebook } from "../notebook_file";
 
 /** A cell given as `[cell_type, source]` or as a full cell object. */
@@ -147,4 +148,43 @@ export async function waitFor(check: () => boolean, timeoutMs: number): Promise<
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return check();
+}
+
+/** How a `convlab run` process ended. */
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Date.now() at the runner's `exit` event. */
+  exitedAt: number;
+}
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** More environment variables for the runner. */
+  env?: Record<string, string>;
+  /** Sees stdout each time it grows. */
+  onStdout?: (text: string, child: ChildProcess) => void;
+  /** Receives the child, for the test's cleanup. */
+  children?: ChildProcess[];
+}
+
+/** Runs `node dist/cli.js run ...args` in `cwd`, as a person would from a shell. */
+export function runCli(args: string[], cwd: string, options: RunCliOptions = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [defaultCliPath(), "run", ...args], { cwd, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+    options.children?.push(child);
+    let stdout = "";
+    let stderr = "";
+    let exitedAt = 0;
+    child.stdout!.on("data", (chunk) => {
+      stdout += chunk;
+      options.onStdout?.(stdout, child);
+    });
+    child.stderr!.on("data", (chunk) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("exit", () => (exitedAt = Date.now()));
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, exitedAt }));
+  });
 }
